@@ -327,3 +327,45 @@ describe('budget reservations for embeddings', () => {
     expect(embeddingsReserved('x'.repeat(100), coarse)).toBe(25);
   });
 });
+
+describe('budget reservations of a model with several candidates', () => {
+  it('estimate the prompt once per request, not once per candidate', async () => {
+    const spread = createGateway({
+      providers: [{ name: 'up', type: 'mock' }],
+      models: [
+        { name: 'solo', targets: [{ provider: 'up', model: 'prompted' }] },
+        {
+          name: 'spread',
+          targets: ['instruct', 'unbounded', 'unpriced'].map((model) => ({ provider: 'up', model })),
+          fallbacks: ['solo'],
+        },
+      ],
+    });
+    try {
+      expect(spread.candidates('spread')).toHaveLength(4);
+      // the estimate reads each message's content once a scan of the prompt
+      const reservedWithReads = (model: string) => {
+        let reads = 0;
+        const message = {
+          role: 'user',
+          get content() {
+            reads += 1;
+            return 'x'.repeat(100);
+          },
+        };
+        const cost = pricing.budgetEstimator(spread).estimateMaxCostUsd({
+          model,
+          endpoint: 'chat',
+          body: { model, max_tokens: 10, messages: [message] },
+        });
+        return { cost, reads };
+      };
+      // 50 prompt tokens and 4 a message at $1 a token on `prompted` (the fallback), the most
+      // expensive: 10 output tokens at $1 on `instruct` and `unbounded`, no price on `unpriced`
+      expect(reservedWithReads('solo')).toEqual({ cost: 54, reads: 1 });
+      expect(reservedWithReads('spread')).toEqual({ cost: 54, reads: 1 });
+    } finally {
+      await spread.close();
+    }
+  });
+});

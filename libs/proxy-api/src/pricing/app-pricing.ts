@@ -17,6 +17,7 @@ import {
   createCostEstimator,
   createPricingPlugin,
   createPricingRegistry,
+  estimatePromptTokens,
   PRICING_DEFAULTS,
   type PriceTarget,
   type PricingOptions,
@@ -147,7 +148,8 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
   }
   const registry = createPricingRegistry(options ?? {});
   const prices = createCostEstimator(registry);
-  // embeddings strings are reserved at the characters per token chat prompts are (the cost estimator's)
+  // the cost estimator's (no charsPerToken of its own): chat prompts and embeddings strings are
+  // estimated here at it, once a request whatever its candidates
   const charsPerToken = registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
   // estimates quote a price, which counts no unknown one: a candidate without a price that is
   // never called is no unpriced exchange (`counters.unknownPrice`, `onUnknownPrice`)
@@ -175,6 +177,8 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
           // translated (a /v1/messages body) or wrapped (a legacy prompt) once, not per candidate
           const request = asChatRequest(body, model, endpoint);
           if (request === undefined) return null;
+          // one prompt for every candidate, at one charsPerToken: scanned once, not once a candidate
+          const promptTokens = estimatePromptTokens(request, charsPerToken);
           return mostExpensive(candidates, (target, candidate) => {
             // the model writes no more than its catalog's max output, whatever the client asks (Claude
             // Code asks 32000 of models that write 8192), and that much when it asks nothing; a model
@@ -187,7 +191,7 @@ export function appPricing(options: PricingOptions | false | undefined): AppPric
                     ...request,
                     max_completion_tokens: requestedOutputTokens(request, maxOutputTokens, maxOutputTokens),
                   };
-            return prices.estimate(bounded, target).maxCostUsd;
+            return prices.estimate(bounded, target, promptTokens).maxCostUsd;
           });
         },
       };

@@ -65,4 +65,33 @@ describe('createCostEstimator', () => {
     expect(estimate.promptTokens).toBe(25 + 1 + 4);
     expect(estimate.maxCostUsd).toBe(30);
   });
+
+  it('prices a prompt estimated already without scanning the request again', () => {
+    const registry = createPricingRegistry({
+      catalog: 'none',
+      models: { 'p/m': { inputPerMTok: 1_000_000, outputPerMTok: 0 } },
+    });
+    let reads = 0;
+    const request: ChatCompletionRequest = {
+      model: 'm',
+      max_tokens: 1,
+      messages: [
+        {
+          role: 'user',
+          get content() {
+            reads += 1;
+            return 'x'.repeat(100);
+          },
+        },
+      ],
+    };
+    const estimator = createCostEstimator(registry);
+    expect(estimator.estimate(request, { provider: 'p', model: 'm' }, 7)).toMatchObject({
+      promptTokens: 7,
+      maxCostUsd: 7,
+    });
+    expect(reads).toBe(0);
+    expect(estimator.estimate(request, { provider: 'p', model: 'm' }).promptTokens).toBe(50 + 4);
+    expect(reads).toBe(1);
+  });
 });

@@ -35,8 +35,13 @@ export interface CostEstimate {
  * Every method returns null for an unknown price, never zero.
  */
 export interface CostEstimator {
-  /** A chat request's cost before the call, estimated to err high (its `maxCostUsd`). */
-  estimate(request: ChatCompletionRequest, target: PriceTarget): CostEstimate;
+  /**
+   * A chat request's cost before the call, estimated to err high (its `maxCostUsd`).
+   * @param promptTokens the request's prompt tokens when already estimated (by
+   * {@link estimatePromptTokens} at this estimator's `charsPerToken`), so pricing one request
+   * for several targets scans its prompt once; estimated from `request` when not given
+   */
+  estimate(request: ChatCompletionRequest, target: PriceTarget, promptTokens?: number): CostEstimate;
   /** The actual cost of a finished call from its usage (OpenAI-shaped or normalised). */
   costUsd(target: PriceTarget, usage: ChatUsage | TokenUsage): number | null;
   /**
@@ -148,8 +153,8 @@ export function createCostEstimator(
   const charsPerToken =
     options.charsPerToken ?? registry.options.charsPerToken ?? PRICING_DEFAULTS.charsPerToken;
   return {
-    estimate(request, target) {
-      const promptTokens = estimatePromptTokens(request, charsPerToken);
+    estimate(request, target, estimated) {
+      const promptTokens = estimated ?? estimatePromptTokens(request, charsPerToken);
       const limit = request.max_completion_tokens ?? request.max_tokens ?? defaultMaxOutput;
       // as many choices as the engine's own estimates count (its limiter weight, lowest-cost routing)
       const maxOutputTokens = limit * requestedChoices(request);
