@@ -1,5 +1,6 @@
 import type { ChatCompletion, ChatCompletionChunk } from '../wire/openai-chat';
 import type { CompletionLogprobs, TextCompletion } from '../wire/openai-completions';
+import { deltaOf } from '../stream/chunk-delta';
 import { closedEvenUnread } from '../stream/chunk-reads';
 
 function completionId(id: string): string {
@@ -56,9 +57,11 @@ async function* textCompletionChunks(
     };
     // a host may leave finish_reason out of a chunk (an empty delta beside its usage): no reason
     const choices = chunk.choices
-      .filter((choice) => (choice.delta.content ?? '').length > 0 || (choice.finish_reason ?? null) !== null)
+      .filter(
+        (choice) => (deltaOf(choice).content ?? '').length > 0 || (choice.finish_reason ?? null) !== null,
+      )
       .map((choice) => ({
-        text: choice.delta.content ?? '',
+        text: deltaOf(choice).content ?? '',
         index: choice.index,
         logprobs: logprobsOf(choice.logprobs),
         finish_reason: choice.finish_reason ?? null,

@@ -34,7 +34,8 @@ export function textCompletionChunkToChat(chunk: TextCompletion): ChatCompletion
     model: chunk.model,
     choices: chunk.choices.map((choice) => ({
       index: choice.index,
-      delta: choice.text.length > 0 ? { content: choice.text } : {},
+      // a host may send a choice without text (one that carries only content-filter annotations)
+      delta: typeof choice.text === 'string' && choice.text.length > 0 ? { content: choice.text } : {},
       finish_reason: choice.finish_reason,
       logprobs: choice.logprobs,
     })),

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { madeUpToolUseId, toolCallIdOf } from './tool-use-id';
 import type { AnthropicStreamEvent } from '../providers/anthropic/anthropic-wire';
 import { SwitchyardError } from '../errors/switchyard-error';
+import { deltaOf } from '../stream/chunk-delta';
 import type { ChatCompletionChunk, ChatToolCallDelta, ChatUsage } from '../wire/openai-chat';
 import { anthropicMessageId } from './chat-to-anthropic-message';
 import { mapChatUsageToAnthropic } from './map-chat-usage-to-anthropic';
@@ -140,15 +141,16 @@ export class ChatToAnthropicStreamMapper {
     if (chunk.usage !== undefined && chunk.usage !== null) this.#usage = chunk.usage;
     const choice = chunk.choices.find((candidate) => indexOf(candidate) === 0);
     if (choice === undefined) return events;
-    const text = choice.delta.content;
+    const delta = deltaOf(choice);
+    const text = delta.content;
     if (typeof text === 'string' && text.length > 0) this.#text(text, events);
     // OpenAI streams a refusal apart from the content: an Anthropic client reads it as the text
-    const refusal = choice.delta.refusal;
+    const refusal = delta.refusal;
     if (typeof refusal === 'string' && refusal.length > 0) {
       this.#refused = true;
       this.#text(refusal, events);
     }
-    for (const fragment of choice.delta.tool_calls ?? []) this.#toolFragment(fragment, events);
+    for (const fragment of delta.tool_calls ?? []) this.#toolFragment(fragment, events);
     // a chunk that leaves the reason out (an empty delta beside the usage) keeps the one sent
     const finish: string | null | undefined = choice.finish_reason;
     if (finish !== null && finish !== undefined) {

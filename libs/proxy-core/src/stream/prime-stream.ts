@@ -3,6 +3,7 @@ import type { AttemptTimer } from '../resilience/attempt-timer';
 import type { ChatCompletionChunk, ChatDelta } from '../wire/openai-chat';
 import { abandonReads, AbortRace } from './abort-race';
 import { cancellerOf } from './cancelled-reads';
+import { deltaOf } from './chunk-delta';
 import { claimChunkReads, readsOfOne, type ChunkReads } from './chunk-reads';
 
 /** A stream whose opening chunks were read up to the first real content. */
@@ -26,14 +27,16 @@ const hasReasoning = (delta: ChatDelta): boolean =>
 
 function hasSubstance(chunk: ChatCompletionChunk): boolean {
   if (chunk.usage) return true;
-  return chunk.choices.some(
-    (choice) =>
-      hasText(choice.delta.content) ||
-      (choice.delta.tool_calls?.length ?? 0) > 0 ||
-      hasText(choice.delta.refusal) ||
-      hasReasoning(choice.delta) ||
-      choice.finish_reason !== null,
-  );
+  return chunk.choices.some((choice) => {
+    const delta = deltaOf(choice);
+    return (
+      hasText(delta.content) ||
+      (delta.tool_calls?.length ?? 0) > 0 ||
+      hasText(delta.refusal) ||
+      hasReasoning(delta) ||
+      choice.finish_reason !== null
+    );
+  });
 }
 
 /**
@@ -88,7 +91,8 @@ export async function primeStream(
  * thinking), so the figure means the same for every provider.
  */
 export function isContentChunk(chunk: ChatCompletionChunk): boolean {
-  return chunk.choices.some(
-    (choice) => (choice.delta.content?.length ?? 0) > 0 || (choice.delta.tool_calls?.length ?? 0) > 0,
-  );
+  return chunk.choices.some((choice) => {
+    const delta = deltaOf(choice);
+    return (delta.content?.length ?? 0) > 0 || (delta.tool_calls?.length ?? 0) > 0;
+  });
 }

@@ -13,12 +13,28 @@ import { SwitchyardError } from '../../errors/switchyard-error';
 import { silentLogger } from '../../options/logger';
 import type { ProviderCallContext } from '../provider-adapter';
 import type { ChatCompletionChunk, ChatCompletionRequest } from '../../wire/openai-chat';
+import type { TextCompletion } from '../../wire/openai-completions';
 import { AzureOpenAIAdapter } from './azure-openai-adapter';
 
 const API_KEY = 'azure-key-canary-0123456789abcdef';
 const fixture = (name: string): string =>
   readFileSync(new URL(`./__fixtures__/${name}`, import.meta.url), 'utf8');
 const errors = JSON.parse(fixture('azure-openai-errors.json')) as Record<string, unknown>;
+
+const ASYNC_ANNOTATION = {
+  choices: [
+    {
+      content_filter_offsets: { check_offset: 4, start_offset: 0, end_offset: 4 },
+      content_filter_results: { hate: { filtered: false, severity: 'safe' } },
+      finish_reason: null,
+      index: 0,
+    },
+  ],
+  created: 0,
+  id: '',
+  model: '',
+  object: '',
+};
 
 // each fixture is served under its own endpoint path, so one upstream replays them all
 const FIXTURES: Record<string, FixtureReply> = {
@@ -29,6 +45,41 @@ const FIXTURES: Record<string, FixtureReply> = {
       contentType: 'text/event-stream',
       chunks: sseChunks(fixture('azure-openai-chat.chunks.txt')),
       errorChunk: (message) => `data: ${JSON.stringify({ error: { message } })}\n\n`,
+    },
+  },
+  // Azure's asynchronous filter: annotation chunks whose choice has no delta, before, amid and after the content
+  'async-filter': {
+    stream: {
+      contentType: 'text/event-stream',
+      chunks: sseChunks(fixture('azure-openai-async-filter.chunks.txt')),
+      errorChunk: () => '',
+    },
+  },
+  // ... and its delayed refusal: an annotation that ends the choice with finish_reason content_filter
+  'async-filter-blocked': {
+    stream: {
+      contentType: 'text/event-stream',
+      chunks: sseChunks(fixture('azure-openai-async-filter-blocked.chunks.txt')),
+      errorChunk: () => '',
+    },
+  },
+  // an instruct deployment's legacy completions stream under the asynchronous filter: annotation choices have no text
+  'async-filter-instruct': {
+    stream: {
+      contentType: 'text/event-stream',
+      chunks: [
+        { choices: [{ text: 'This', index: 0, logprobs: null, finish_reason: null }] },
+        ASYNC_ANNOTATION,
+        { choices: [{ text: ' is a test', index: 0, logprobs: null, finish_reason: null }] },
+        { choices: [{ text: '', index: 0, logprobs: null, finish_reason: 'length' }] },
+        ASYNC_ANNOTATION,
+      ]
+        .map(
+          (data) =>
+            `data: ${JSON.stringify('id' in data ? data : { id: 'cmpl-az1', object: 'text_completion', created: 1, model: 'gpt-35-turbo-instruct', ...data })}\n\n`,
+        )
+        .concat('data: [DONE]\n\n'),
+      errorChunk: () => '',
     },
   },
   // two choices, of which only the first finishes, and no [DONE]
@@ -51,7 +102,7 @@ const FIXTURES: Record<string, FixtureReply> = {
 };
 const routes: MockRoute[] = Object.entries(FIXTURES).map(([name, reply]) => ({
   method: 'POST',
-  path: new RegExp(`^/fx/${name}/openai/deployments/[^/]+/chat/completions$`),
+  path: new RegExp(`^/fx/${name}/openai/deployments/[^/]+/(?:chat/)?completions$`),
   handle: (exchange) => replyWithFixture(exchange, reply),
 }));
 
@@ -128,6 +179,46 @@ describe('azure-openai adapter', () => {
     expect(chunks.every((c) => c.model === 'gpt-4o-2024-08-06' && c.id === 'chatcmpl-AAzure01')).toBe(true);
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Hello there');
     expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 11 });
+  });
+
+  it('streams an asynchronous-filter stream without its annotation chunks (their choices have no delta)', async () => {
+    const chunks = await collect(await make('/fx/async-filter').stream(request, call()));
+    for (const chunk of chunks) {
+      expect(chunk).toMatchObject({ id: 'chatcmpl-AAzureAsync1', model: 'gpt-4o-2024-08-06' });
+      for (const choice of chunk.choices) expect(choice.delta).toBeTypeOf('object');
+    }
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe(
+      'Customer managed keys are supported.',
+    );
+    expect(chunks.flatMap((c) => c.choices.map((choice) => choice.finish_reason))).toEqual([
+      null,
+      null,
+      null,
+      null,
+      null,
+      'stop',
+    ]);
+    expect(chunks.at(-1)?.usage).toMatchObject({ total_tokens: 17 });
+  });
+
+  it("keeps an asynchronous filter's delayed content_filter finish, as a chunk of the stream with an empty delta", async () => {
+    const chunks = await collect(await make('/fx/async-filter-blocked').stream(request, call()));
+    expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('Here are the lyrics');
+    const last = chunks.at(-1);
+    expect(last).toMatchObject({
+      id: 'chatcmpl-AAzureAsync2',
+      object: 'chat.completion.chunk',
+      created: 1727000000,
+      model: 'gpt-4o-2024-08-06',
+      choices: [
+        {
+          index: 0,
+          delta: {},
+          finish_reason: 'content_filter',
+          content_filter_results: { protected_material_text: { detected: true, filtered: true } },
+        },
+      ],
+    });
   });
 
   it('streams from the mock deployment endpoint', async () => {
@@ -247,6 +338,33 @@ describe('azure-openai adapter', () => {
     ))
       texts.push(chunk.choices[0]?.text ?? '');
     expect(texts.join('')).toBe('\n\nThis is indeed a test');
+  });
+
+  it("streams an instruct deployment's completions without the asynchronous filter's annotation chunks", async () => {
+    const instruct = new AzureOpenAIAdapter(
+      {
+        name: 'azure',
+        type: 'azure-openai',
+        endpoint: `${upstream.url}/fx/async-filter-instruct`,
+        apiKey: API_KEY,
+        completionModels: ['gpt-35-turbo-instruct'],
+      },
+      { dispatcher, logger: silentLogger },
+    );
+    const chunks: TextCompletion[] = [];
+    for await (const chunk of await instruct.streamComplete(
+      { model: 'x', prompt: 'Say this is a test' },
+      call('gpt-35-turbo-instruct'),
+    ))
+      chunks.push(chunk);
+    expect(chunks.map((chunk) => chunk.id)).toEqual(['cmpl-az1', 'cmpl-az1', 'cmpl-az1']);
+    expect(
+      chunks.flatMap((chunk) => chunk.choices.map((choice) => [choice.text, choice.finish_reason])),
+    ).toEqual([
+      ['This', null],
+      [' is a test', null],
+      ['', 'length'],
+    ]);
   });
 
   it('embeds through the deployment', async () => {

@@ -8,17 +8,24 @@ import {
   toTextCompletionChunk,
   type OpenAIStreamExpectation,
 } from '../openai/from-openai-stream';
-import { isAnnotationOnlyChunk } from './azure-openai-wire';
+import { isAnnotationOnlyChunk, withoutAnnotationChoices } from './azure-openai-wire';
 
 /**
  * Maps an Azure stream (chat, or legacy completions) with OpenAI's mapper, dropping the
- * chunks that carry only prompt content-filter annotations (empty `choices`, empty id and
- * model) and filling the model.
+ * content-filter annotations that carry nothing else: the prompt's (a chunk with empty
+ * `choices`) and the asynchronous filter's (choices with no `delta`, see
+ * {@link withoutAnnotationChoices}). Annotation chunks have an empty id and model: a kept one
+ * (the filter's `content_filter` finish) gets the stream's, and a chunk with no model the
+ * deployment's name.
  */
 export class AzureOpenAIStreamMapper<
   TChunk extends ChatCompletionChunk | TextCompletion = ChatCompletionChunk,
 > implements StreamMapper<SseEvent, TChunk> {
   readonly #inner: OpenAIStreamMapper<TChunk>;
+  /** The id, creation time and model of the stream's last chunk that named them. */
+  #id = '';
+  #created = 0;
+  #model = '';
 
   constructor(
     provider: string,
@@ -36,10 +43,30 @@ export class AzureOpenAIStreamMapper<
 
   /** The chunk of one event, if it carries anything for the client. */
   map(event: SseEvent): TChunk[] {
-    return this.#inner
-      .map(event)
-      .filter((chunk) => !isAnnotationOnlyChunk(chunk))
-      .map((chunk) => (chunk.model ? chunk : { ...chunk, model: this.deployment }));
+    const out: TChunk[] = [];
+    for (const mapped of this.#inner.map(event)) {
+      const chunk = withoutAnnotationChoices(mapped);
+      if (isAnnotationOnlyChunk(chunk)) continue;
+      out.push(this.#named(chunk));
+    }
+    return out;
+  }
+
+  /** The chunk with the stream's id and model where it has none (an annotation chunk's are empty). */
+  #named(chunk: TChunk): TChunk {
+    if (chunk.id) {
+      this.#id = chunk.id;
+      this.#created = chunk.created;
+      if (chunk.model) this.#model = chunk.model;
+      return chunk.model ? chunk : { ...chunk, model: this.#model || this.deployment };
+    }
+    if (!this.#id) return chunk.model ? chunk : { ...chunk, model: this.deployment };
+    return {
+      ...chunk,
+      id: this.#id,
+      created: chunk.created || this.#created,
+      model: chunk.model || this.#model || this.deployment,
+    };
   }
 
   /** Throws when the stream was cut. */
