@@ -37,12 +37,56 @@ describe('upstreamError: context-length detection', () => {
       'cohere',
       'too many tokens: total number of tokens in the prompt cannot exceed 4081 - received 4292. Try using a shorter prompt or enabling prompt truncating.',
     ],
+    ['xai', "This model's maximum prompt length is 131072 but the request contains 179111 tokens."],
+    ['llama.cpp', 'the request exceeds the available context size, try increasing it'],
+    [
+      'lm studio',
+      'Trying to keep the first 5210 tokens when context the overflows. However, the model is loaded with context length of only 4096 tokens, which is not enough. Try to load the model with a larger context length, or provide a shorter input',
+    ],
+    [
+      'hugging face tgi, prompt + max_new_tokens',
+      'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 32768. Given: 40000 `inputs` tokens and 1024 `max_new_tokens`',
+    ],
+    [
+      'hugging face tgi, prompt',
+      'Input validation error: `inputs` must have less than 4096 tokens. Given: 5120',
+    ],
+    ['openrouter', 'Input length 300000 exceeds the maximum allowed input length of 262144 tokens.'],
+    [
+      'vllm',
+      'The decoder prompt (length 9000) is longer than the maximum model length of 8192. Make sure that `max_model_len` is no smaller than the number of text tokens.',
+    ],
   ])(
     'recognises the %s message as context_length_exceeded, so fallbackOn.contextLengthExceeded can fire',
     (_provider, message) => {
       expect(upstreamError(failure(message)).code).toBe('context_length_exceeded');
     },
   );
+
+  it.each([
+    ['xai, another argument', 'Invalid request content: temperature must be between 0 and 2.'],
+    [
+      'hugging face tgi, max_new_tokens alone',
+      'Input validation error: `max_new_tokens` must be <= 4096. Given: 10000',
+    ],
+    ['hugging face tgi, another input', 'Input validation error: `temperature` must be strictly positive'],
+    ['openrouter, another length', 'Input length must be a positive number of tokens.'],
+    ['llama.cpp, another request', 'the request has an invalid grammar'],
+  ])('leaves the %s 400 a bad request', (_provider, message) => {
+    expect(upstreamError(failure(message)).code).toBe('upstream_bad_request');
+  });
+
+  it("takes llama.cpp's exceed_context_size_error type as context_length_exceeded, whatever the message", () => {
+    const llama = { ...failure('context overflow'), providerCode: 'exceed_context_size_error' };
+    expect(upstreamError(llama).code).toBe('context_length_exceeded');
+    expect(upstreamError({ ...llama, status: 500 }).code).toBe('upstream_error');
+  });
+
+  it("reads the context-window message of Hugging Face TGI's 422", () => {
+    const message =
+      'Input validation error: `inputs` tokens + `max_new_tokens` must be <= 8192. Given: 8000 `inputs` tokens and 512 `max_new_tokens`';
+    expect(upstreamError(failure(message, 422)).code).toBe('context_length_exceeded');
+  });
 
   it('leaves other 400s and non-400 statuses alone', () => {
     expect(upstreamError(failure('max_tokens: Field required')).code).toBe('upstream_bad_request');
@@ -97,6 +141,17 @@ describe('streamEventErrorCode and the error events of 200 streams', () => {
       'upstream_bad_request',
     );
     expect(openAI({ message: "This model's maximum context length is 4096 tokens", code: 400 })).toBe(
+      'context_length_exceeded',
+    );
+    // llama.cpp's own type for a prompt past the context (its message may change with the release)
+    expect(
+      openAI({
+        message: 'the request exceeds the available context size, try increasing it',
+        type: 'exceed_context_size_error',
+        code: 400,
+      }),
+    ).toBe('context_length_exceeded');
+    expect(openAI({ message: 'context overflow', type: 'exceed_context_size_error' })).toBe(
       'context_length_exceeded',
     );
     // a server-side failure, or an event that says nothing, stays a retryable stream error

@@ -26,14 +26,34 @@ export interface UpstreamFailure {
 }
 
 /**
- * Providers' context-window messages: OpenAI-compatible hosts ("maximum context length"),
- * Anthropic ("prompt is too long", "input length and `max_tokens` exceed context limit"),
- * Gemini ("The input token count (N) exceeds the maximum number of tokens allowed (M)"),
- * Vertex ("the input token count is N but model only supports up to M"), Bedrock
- * ("Input is too long"), Cohere ("too many tokens").
+ * Providers' context-window messages: OpenAI-compatible hosts ("maximum context length", LM
+ * Studio's "context length of only N tokens"), Anthropic ("prompt is too long", "input length
+ * and `max_tokens` exceed context limit"), Gemini ("The input token count (N) exceeds the
+ * maximum number of tokens allowed (M)"), Vertex ("the input token count is N but model only
+ * supports up to M"), Bedrock ("Input is too long"), Cohere ("too many tokens"), xAI ("maximum
+ * prompt length is N"), llama.cpp ("exceeds the available context size"), Hugging Face TGI
+ * ("`inputs` tokens + `max_new_tokens` must be <= N", "`inputs` must have less than N
+ * tokens"), OpenRouter ("exceeds the maximum allowed input length"), vLLM ("is longer than the
+ * maximum model length").
  */
-const CONTEXT_LENGTH =
-  /context[_ ]length|maximum context|context limit|too many tokens|prompt is too long|input is too long|input token count\b.*\b(?:exceeds the maximum|only supports up to)/i;
+const CONTEXT_LENGTH = new RegExp(
+  [
+    /context[_ ]length|maximum context|context limit|too many tokens|prompt is too long|input is too long/,
+    /input token count\b.*\b(?:exceeds the maximum|only supports up to)/,
+    /maximum prompt length is \d|exceeds the available context size/,
+    /`inputs` tokens \+ `max_new_tokens` must be <=|`inputs` must have less than \d+ tokens/,
+    /exceeds the maximum allowed input length|longer than the maximum model length/,
+  ]
+    .map((pattern) => pattern.source)
+    .join('|'),
+  'i',
+);
+
+/** Providers' own codes (or types) for a prompt past the context window: OpenAI's, llama.cpp's. */
+const CONTEXT_LENGTH_CODES: ReadonlySet<string> = new Set([
+  'context_length_exceeded',
+  'exceed_context_size_error',
+]);
 
 /** Longest provider `param` passed on: a request field's path (`messages[1].content[0].image_url.url`). */
 const MAX_PARAM_CHARS = 128;
@@ -103,7 +123,8 @@ export function upstreamError(failure: UpstreamFailure): SwitchyardError {
   const raw = failure.message ?? '';
   if (
     code === 'upstream_bad_request' &&
-    (failure.providerCode === 'context_length_exceeded' || CONTEXT_LENGTH.test(raw))
+    ((failure.providerCode !== undefined && CONTEXT_LENGTH_CODES.has(failure.providerCode)) ||
+      CONTEXT_LENGTH.test(raw))
   ) {
     code = 'context_length_exceeded';
   }
@@ -135,6 +156,8 @@ const STREAM_EVENT_CODES: ReadonlyMap<string, SwitchyardErrorCode> = new Map([
   ['rate_limit_error', 'upstream_rate_limited'],
   ['RESOURCE_EXHAUSTED', 'upstream_rate_limited'],
   ['context_length_exceeded', 'context_length_exceeded'],
+  // llama.cpp's server
+  ['exceed_context_size_error', 'context_length_exceeded'],
   ['content_filter', 'content_filter'],
   ['content_policy_violation', 'content_filter'],
   ['invalid_request_error', 'upstream_bad_request'],
