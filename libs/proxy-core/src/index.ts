@@ -252,6 +252,8 @@ export { SchemaReason, withReason } from './options/schema-reason';
 export type { SchemaReasonFunction } from './options/schema-reason';
 export { silentLogger } from './options/logger';
 export type { LogFn, Logger } from './options/logger';
+// a record's own entry under a client-chosen name, never an Object.prototype member
+export { ownEntry } from './util/own-entry';
 
 // built-in providers
 export { MockAdapter, mockProvider, MockProviderOptionsSchema } from './providers/mock';

@@ -16,7 +16,6 @@ import {
   type CacheEntry,
   type CacheEntryOrigin,
 } from './cache-entry';
-import { ownEntry } from '../own-entry';
 import { cacheKey } from './cache-key';
 import { MemoryTier, entryBytes, type MemoryTierStats } from './memory-tier';
 import {
@@ -28,6 +27,7 @@ import { RedisTier, type RedisCacheRead, type RedisTierStats } from './redis-tie
 import {
   SwitchyardError,
   isChatRequestEndpoint,
+  ownEntry,
   redisEndpointOf,
   silentLogger,
   sourceTextOf,

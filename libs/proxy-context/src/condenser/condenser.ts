@@ -2,6 +2,7 @@ import {
   SwitchyardError,
   createRequestContext,
   isChatRequestEndpoint,
+  ownEntry,
   requestedOutputTokens,
   silentLogger,
   type CallOptions,
@@ -14,7 +15,6 @@ import {
   type Logger,
   type RequestContext,
 } from '@switchyard/proxy-core';
-import { ownEntry } from '../own-entry';
 import {
   dropOldest,
   isCondenseStrategy,

@@ -6,6 +6,7 @@ import {
   type Provider,
   type TieredPrices,
 } from '@pydantic/genai-prices';
+import { ownEntry } from '@switchyard/proxy-core';
 import type { ModelPrice, PriceRates, PriceTier } from './pricing-model-price';
 
 /** The built-in catalog's name and origin, for docs and the `/admin` surface. */
@@ -149,7 +150,7 @@ function priceAt(model: ModelInfo, at: Date): GenaiModelPrice | undefined {
 /** The catalog's provider id for a gateway provider type (`gemini` -> `google`, `azure-openai` -> `azure`). */
 export function catalogProviderId(providerType: string): string {
   // own keys only: a type named `constructor` read Object's, and resolving its prices threw
-  return Object.hasOwn(PROVIDER_IDS, providerType) ? (PROVIDER_IDS[providerType] as string) : providerType;
+  return ownEntry(PROVIDER_IDS, providerType) ?? providerType;
 }
 
 // the model and the provider whose list holds it: the one asked, or one of its fallbacks

@@ -1,3 +1,5 @@
+import { ownEntry } from '@switchyard/proxy-core';
+
 /**
  * Perplexity's request fee by search context size, in USD per request, for the catalog's
  * models that bill one (https://docs.perplexity.ai/getting-started/pricing, per 1000 requests:
@@ -37,17 +39,11 @@ export function perplexityRequestFeeUsd(catalogModel: string, search: Perplexity
   const { searchContextSize: size, searchType } = search;
   const proFees =
     searchType === 'pro' || searchType === 'auto'
-      ? own(PERPLEXITY_PRO_SEARCH_FEES_USD, catalogModel)
+      ? ownEntry(PERPLEXITY_PRO_SEARCH_FEES_USD, catalogModel)
       : undefined;
-  if (proFees !== undefined) return own(proFees, size) ?? proFees['high'];
-  const fees = own(PERPLEXITY_REQUEST_FEES_USD, catalogModel);
-  return fees === undefined ? undefined : own(fees, size);
-}
-
-/**
- * A table's own entry: the size comes from the client's request or the upstream's answer, and a
- * plain object also answers `constructor`, `toString` or `__proto__` (priced as NaN).
- */
-function own<T>(table: Readonly<Record<string, T>>, key: string | undefined): T | undefined {
-  return key !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
+  if (size === undefined) return proFees?.['high'];
+  // own entries only: the size comes from the client's request or the upstream's answer, and a
+  // plain object also answers `constructor`, `toString` or `__proto__` (priced as NaN)
+  if (proFees !== undefined) return ownEntry(proFees, size) ?? proFees['high'];
+  return ownEntry(ownEntry(PERPLEXITY_REQUEST_FEES_USD, catalogModel), size);
 }

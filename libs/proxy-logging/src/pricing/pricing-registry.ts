@@ -1,4 +1,4 @@
-import { SwitchyardError, schemaProblems } from '@switchyard/proxy-core';
+import { SwitchyardError, ownEntry, schemaProblems } from '@switchyard/proxy-core';
 import { LRUCache } from 'lru-cache';
 import type { MeteredUsage } from '../usage/metered-usage';
 import type { TokenUsage } from '../usage/token-usage';
@@ -101,15 +101,6 @@ export interface PricingRegistry {
   readonly options: Readonly<PricingOptions>;
 }
 
-/**
- * The entry of `table` under `key`, its own only: model names, units and price variants come
- * from clients and upstreams, and a plain object answers `constructor`, `toString` or `__proto__`
- * with Object.prototype's members.
- */
-function ownEntry<T>(table: Readonly<Record<string, T>> | undefined, key: string): T | undefined {
-  return table !== undefined && Object.hasOwn(table, key) ? table[key] : undefined;
-}
-
 // what a model resolves to, apart from the time: a configured price, or the catalog's model
 // whose price is picked for the current time on each call (time-of-day and dated prices)
 type ModelMatch = { resolved: ResolvedPrice } | { catalog: CatalogMatch } | null;
@@ -146,8 +137,8 @@ const STANDARD_RATE_TIERS: Readonly<Record<string, readonly string[]>> = { groq:
  */
 function priceOfTier(type: string, price: ModelPrice, tier: string | undefined): ModelPrice | undefined {
   if (tier === undefined) return price;
-  const own = price.serviceTiers;
-  if (own !== undefined && Object.hasOwn(own, tier)) return own[tier];
+  const own = ownEntry(price.serviceTiers, tier);
+  if (own !== undefined) return own;
   if (STANDARD_SERVICE_TIERS.has(tier) || ownEntry(STANDARD_RATE_TIERS, type)?.includes(tier) === true)
     return price;
   return undefined;
