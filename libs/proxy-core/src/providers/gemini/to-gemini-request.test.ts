@@ -134,6 +134,47 @@ describe('toGeminiRequest: a message of several text parts', () => {
     });
     expect(body.contents[0]?.parts[0]).toEqual({ text: 'You are terse.\n\nAnswer in French.\n\n' });
   });
+
+  it("joins a tool result's text parts with a line break, not glued together, leaving out empty ones", () => {
+    const call = { id: 'call_1', type: 'function' as const, function: { name: 'lookup', arguments: '{}' } };
+    const contents = contentsOf([
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      {
+        role: 'tool',
+        tool_call_id: 'call_1',
+        content: [
+          { type: 'text', text: 'Sunny.' },
+          { type: 'text', text: '' },
+          { type: 'text', text: '21 degrees.' },
+        ],
+      },
+    ]);
+    expect(contents[2]).toEqual({
+      role: 'user',
+      parts: [{ functionResponse: { name: 'lookup', response: { content: 'Sunny.\n21 degrees.' } } }],
+    });
+  });
+
+  it("reads a tool result's text parts that together make a JSON object as that object, wherever they split it", () => {
+    const call = { id: 'call_1', type: 'function' as const, function: { name: 'lookup', arguments: '{}' } };
+    const contents = contentsOf([
+      { role: 'user', content: 'Weather?' },
+      { role: 'assistant', content: null, tool_calls: [call] },
+      {
+        role: 'tool',
+        tool_call_id: 'call_1',
+        content: [
+          { type: 'text', text: '{"sky":"sun' },
+          { type: 'text', text: 'ny","celsius":2' },
+          { type: 'text', text: '1}' },
+        ],
+      },
+    ]);
+    expect(contents[2]?.parts).toEqual([
+      { functionResponse: { name: 'lookup', response: { sky: 'sunny', celsius: 21 } } },
+    ]);
+  });
 });
 
 describe('toGeminiRequest: refusals name the field at fault', () => {

@@ -1,6 +1,5 @@
 import { addToTurns, refuseEmptyTurn, type AlternatingTurn } from '../../wire/alternating-turns';
 import {
-  contentText,
   imageMediaTypeFromUrl,
   invalidRequest,
   nonEmptyTexts,
@@ -41,16 +40,23 @@ function userParts(content: string | ChatContentPart[], param: string): GeminiPa
   });
 }
 
+/**
+ * A tool message's content as a `functionResponse.response` object: the JSON object its text
+ * parts make glued together (a client may split one anywhere, even inside a string), else its
+ * text as `{ content }`, the parts joined with a line break (glued, "Sunny." and "21 degrees."
+ * would run together), empty ones left out, as Ollama's messages and the Anthropic and Bedrock
+ * tool results read as text are.
+ */
 function toolResponse(content: string | ChatTextPart[]): Record<string, unknown> {
-  const text = contentText(content);
+  const texts = nonEmptyTexts(content);
   try {
-    const parsed: unknown = JSON.parse(text);
+    const parsed: unknown = JSON.parse(texts.join(''));
     if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
       return parsed as Record<string, unknown>;
   } catch {
     // a plain-text result is wrapped below
   }
-  return { content: text };
+  return { content: texts.join('\n') };
 }
 
 function generationConfig(
