@@ -6,6 +6,7 @@ import {
   decodableAcceptEncoding,
   decodeWhole,
   EchoedKeyMask,
+  echoedSecret,
   maskableCoding,
   maskSecret,
   UndecodableBody,
@@ -98,5 +99,61 @@ describe('maskSecret', () => {
     expect(maskSecret(data, SECRET).toString()).toBe(
       `${'*'.repeat(SECRET.length)}, again ${'*'.repeat(SECRET.length * 2)}`,
     );
+  });
+});
+
+// a base64 key holds `/`, `+` and `=`, which an upstream may quote URL-encoded (a URL it echoes)
+// or JSON-escaped (`\/`, as PHP's json_encode writes it); a `"` or `\\` is escaped by every JSON encoder
+const BASE64_KEY = 'CANARY/base64+key=0123456789==';
+const QUOTED_KEY = 'CANARY"quoted\\key-0123456789';
+
+async function maskedWith(secret: string, chunks: string[]): Promise<string> {
+  const mask = new EchoedKeyMask(echoedSecret(secret));
+  return text(Readable.from(chunks.map((chunk) => Buffer.from(chunk))).pipe(mask));
+}
+
+const stars = (form: string): string => '*'.repeat(form.length);
+
+describe('echoedSecret', () => {
+  it('has the key as sent, URL-encoded and JSON-escaped, each form once', () => {
+    const forms = (secret: string): string[] => echoedSecret(secret).forms.map((form) => form.toString());
+    expect(forms(BASE64_KEY)).toEqual([
+      BASE64_KEY,
+      'CANARY%2Fbase64%2Bkey%3D0123456789%3D%3D',
+      'CANARY\\/base64+key=0123456789==',
+    ]);
+    expect(forms(QUOTED_KEY)).toEqual([
+      QUOTED_KEY,
+      encodeURIComponent(QUOTED_KEY),
+      'CANARY\\"quoted\\\\key-0123456789',
+    ]);
+    // a key of letters, digits and `-` has one form
+    expect(forms(SECRET)).toEqual([SECRET]);
+  });
+});
+
+describe('EchoedKeyMask with the forms of a key', () => {
+  it('masks the key URL-encoded and JSON-escaped too, wherever the chunks split them', async () => {
+    for (const secret of [BASE64_KEY, QUOTED_KEY]) {
+      const forms = echoedSecret(secret).forms.map((form) => form.toString());
+      const body = `{"error":"bad key ${forms[0]}","url":"https://x/?key=${forms[1]}","json":"${forms[2]}"}`;
+      const expected = `{"error":"bad key ${stars(forms[0]!)}","url":"https://x/?key=${stars(forms[1]!)}","json":"${stars(forms[2]!)}"}`;
+      for (let cut = 0; cut <= body.length; cut++)
+        expect(await maskedWith(secret, [body.slice(0, cut), body.slice(cut)])).toBe(expected);
+      expect(await maskedWith(secret, [...body])).toBe(expected);
+      expect(maskSecret(Buffer.from(body), echoedSecret(secret)).toString()).toBe(expected);
+    }
+  });
+
+  it('masks occurrences that overlap, of one form or of two, whole', async () => {
+    // `CANARY%2FCANARY` and `CANARY/CANARY` share `CANARY`; so do two keys written back to back
+    const secret = 'CANARY/CANARY';
+    for (const body of ['x CANARY%2FCANARY/CANARY y', 'x CANARY/CANARY/CANARY y']) {
+      const expected = `x ${'*'.repeat(body.length - 4)} y`;
+      for (let cut = 0; cut <= body.length; cut++)
+        expect(await maskedWith(secret, [body.slice(0, cut), body.slice(cut)])).toBe(expected);
+      expect(await maskedWith(secret, [...body])).toBe(expected);
+      expect(maskSecret(Buffer.from(body), echoedSecret(secret)).toString()).toBe(expected);
+    }
   });
 });

@@ -84,47 +84,104 @@ export async function decodeWhole(
   }
 }
 
-/** Overwrites every occurrence of `secret` in `data` with `mask` (as many `*`), in place. */
-function maskInPlace(data: Buffer, secret: Buffer, mask: Buffer): void {
-  for (let at = data.indexOf(secret); at >= 0; at = data.indexOf(secret, at + 1)) mask.copy(data, at);
+/** The forms an answer may quote a secret in, each masked wherever it stands. */
+export interface EchoedSecret {
+  /**
+   * The secret as sent, URL-encoded (`encodeURIComponent`: a URL an error names) and JSON-escaped
+   * (`\"` and `\\`, as every encoder writes them, and `/` as `\/` too, as PHP's json_encode
+   * does), each distinct form once: a key of letters and digits has one.
+   */
+  readonly forms: readonly Buffer[];
+  /** The longest form's length in bytes: {@link EchoedKeyMask} holds back one byte fewer. */
+  readonly longestBytes: number;
 }
 
-/** `data` with every occurrence of `secret` overwritten by as many `*` (in place; the same buffer). */
-export function maskSecret(data: Buffer, secret: string): Buffer {
-  const bytes = Buffer.from(secret);
-  maskInPlace(data, bytes, Buffer.alloc(bytes.length, '*'));
+/** The forms of `secret` to mask, found once for a key (never per chunk or per request). */
+export function echoedSecret(secret: string): EchoedSecret {
+  const json = JSON.stringify(secret).slice(1, -1);
+  let urlEncoded = secret;
+  try {
+    urlEncoded = encodeURIComponent(secret);
+  } catch {
+    // a lone surrogate has no URL encoding: the secret goes out as U+FFFD, its other forms stay
+  }
+  const texts = new Set([secret, urlEncoded, json, json.replaceAll('/', '\\/')]);
+  const forms = [...texts].filter((form) => form !== '').map((form) => Buffer.from(form));
+  return Object.freeze({
+    forms: Object.freeze(forms),
+    longestBytes: Math.max(0, ...forms.map((form) => form.length)),
+  });
+}
+
+const STAR = 0x2a;
+
+/**
+ * Where the forms stand in `data`, each occurrence as `[start, end)`: all found before any is
+ * masked, so occurrences that overlap (a key written twice back to back, its URL-encoded form
+ * ending where the key begins) are each masked whole.
+ */
+function occurrences(data: Buffer, forms: readonly Buffer[]): Array<[number, number]> {
+  const found: Array<[number, number]> = [];
+  for (const form of forms)
+    for (let at = data.indexOf(form); at >= 0; at = data.indexOf(form, at + 1))
+      found.push([at, at + form.length]);
+  return found;
+}
+
+/** `data` with every occurrence of each form of `secret` overwritten by as many `*` (in place; the same buffer). */
+export function maskSecret(data: Buffer, secret: string | EchoedSecret): Buffer {
+  const { forms } = typeof secret === 'string' ? echoedSecret(secret) : secret;
+  for (const [start, end] of occurrences(data, forms)) data.fill(STAR, start, end);
   return data;
 }
 
 /**
- * A stream that overwrites every occurrence of `secret` with as many `*`, across chunk
- * boundaries. Same length, so a `Content-Length` the upstream sent stays true; the last
- * `secret.length - 1` bytes of each chunk wait for the next one (or the end), which is why it
- * is put only on error answers, never on a stream of events.
+ * A stream that overwrites every occurrence of each form of `secret` ({@link EchoedSecret}) with
+ * as many `*`, across chunk boundaries. Same length, so a `Content-Length` the upstream sent
+ * stays true; the last `longestBytes - 1` bytes of each chunk wait for the next one (or the end),
+ * which is why it is put only on error answers, never on a stream of events.
  */
 export class EchoedKeyMask extends Transform {
-  readonly #secret: Buffer;
-  readonly #mask: Buffer;
+  readonly #forms: readonly Buffer[];
+  readonly #keep: number;
+  /** The bytes held back, as they came: an occurrence that starts in them is found whole with the next chunk. */
   #held: Buffer = Buffer.alloc(0);
+  /** How many of the held bytes an occurrence that began before them covers: masked when they go out. */
+  #covered = 0;
 
-  constructor(secret: string) {
+  constructor(secret: string | EchoedSecret) {
     super();
-    this.#secret = Buffer.from(secret);
-    this.#mask = Buffer.alloc(this.#secret.length, '*');
+    const echoed = typeof secret === 'string' ? echoedSecret(secret) : secret;
+    this.#forms = echoed.forms;
+    this.#keep = Math.max(0, echoed.longestBytes - 1);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, done: TransformCallback): void {
     const data = this.#held.length === 0 ? chunk : Buffer.concat([this.#held, chunk]);
-    maskInPlace(data, this.#secret, this.#mask);
-    // a secret may start in the bytes kept back: they go out with the next chunk
-    const keep = Math.min(this.#secret.length - 1, data.length);
-    this.#held = Buffer.from(data.subarray(data.length - keep));
-    if (data.length > keep) this.push(data.subarray(0, data.length - keep));
+    const cut = data.length - Math.min(this.#keep, data.length);
+    const found = occurrences(data, this.#forms);
+    // kept unmasked: masking them now could hide the start of an occurrence that ends in the next chunk
+    this.#held = Buffer.from(data.subarray(cut));
+    let covered = Math.max(0, this.#covered - cut);
+    data.fill(STAR, 0, Math.min(this.#covered, cut));
+    for (const [start, end] of found) {
+      // one that starts in the held bytes is found again with them
+      if (start >= cut) continue;
+      data.fill(STAR, start, Math.min(end, cut));
+      covered = Math.max(covered, end - cut);
+    }
+    this.#covered = covered;
+    if (cut > 0) this.push(data.subarray(0, cut));
     done();
   }
 
   override _flush(done: TransformCallback): void {
-    if (this.#held.length > 0) this.push(this.#held);
+    const data = this.#held;
+    if (data.length > 0) {
+      data.fill(STAR, 0, this.#covered);
+      for (const [start, end] of occurrences(data, this.#forms)) data.fill(STAR, start, end);
+      this.push(data);
+    }
     done();
   }
 }

@@ -1,5 +1,6 @@
-import { hostMatches } from '@switchyard/proxy-core';
+import { credentialSecret, hostMatches } from '@switchyard/proxy-core';
 import type { MeterRegistry } from '@switchyard/proxy-logging';
+import { echoedSecret } from './echoed-key-mask';
 import type { InjectedKey } from './proxy-headers';
 import type { ProviderKey } from './proxy-options';
 
@@ -79,12 +80,14 @@ export function injectedKeys(
     const routeBases = Object.values(routes)
       .map((base) => new URL(base))
       .filter((route) => hosts.some((pattern) => hostMatches(pattern, route.hostname)));
+    const secret = credentialSecret(key.value);
     keys.set(provider, {
       header: key.header ?? 'authorization',
       value: key.value,
       hosts,
       origins,
       routeBases,
+      ...(secret === undefined ? {} : { echoed: echoedSecret(secret) }),
     });
   }
   return { keys, problems };

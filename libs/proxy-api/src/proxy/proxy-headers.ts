@@ -1,6 +1,7 @@
 import { hostMatches } from '@switchyard/proxy-core';
 import type { IncomingHttpHeaders } from 'node:http';
 import { KEY_PREFIX } from '../keys/key-secret';
+import type { EchoedSecret } from './echoed-key-mask';
 import { withinRouteBase } from './resolve-proxy-target';
 
 // `expect` too: the gateway's own server answered the client's 100-continue, and undici
@@ -165,6 +166,11 @@ export interface InjectedKey {
    * written (plain http, any port), not to the rest of their origin.
    */
   routeBases: readonly URL[];
+  /**
+   * The forms an error answer may quote the key's secret in (the token of `Bearer <token>`),
+   * masked there; absent when the secret is too short to tell in a body.
+   */
+  echoed?: EchoedSecret;
 }
 
 /**
@@ -175,7 +181,7 @@ export interface InjectedKey {
  */
 export function injectsInto(key: InjectedKey, target: URL): boolean {
   if (key.origins.includes(target.origin)) return true;
-  if (key.routeBases.length > 0 && withinRouteBase(target.href, key.routeBases)) return true;
+  if (key.routeBases.length > 0 && withinRouteBase(target, key.routeBases)) return true;
   return (
     target.protocol === 'https:' &&
     target.port === '' &&
@@ -226,7 +232,8 @@ export function upstreamRequestHeaders(
  * `strict-transport-security` or `alt-svc` pin how browsers reach the gateway for months, and
  * `nel`, `report-to` or `reporting-endpoints` set a reporting policy for the origin (`nel` for
  * months) that would send reports of its pages, the admin UI's included, to the upstream's
- * collector. Not `set-cookie`: an API may pin a client to a node by a cookie.
+ * collector. Not `set-cookie`: an API may pin a client to a node by a cookie (its `Domain` is
+ * dropped: {@link hostOnlyCookie}).
  */
 const ORIGIN_WIDE = new Set([
   'strict-transport-security',
@@ -238,6 +245,22 @@ const ORIGIN_WIDE = new Set([
 ]);
 
 /**
+ * A `Set-Cookie` value without its `Domain` attributes, so the cookie is host-only (RFC 6265
+ * §5.3): the browser sends it back to the gateway's own host, never to its siblings under a
+ * parent domain an upstream named (any upstream, with `allowHosts: ['*']`). The name and value
+ * are what comes before the first `;`; an attribute's name is what comes before its `=`, trimmed,
+ * in any case, as browsers read it. The rest is kept as written.
+ */
+function hostOnlyCookie(cookie: string): string {
+  if (!/domain/i.test(cookie)) return cookie;
+  const [pair = '', ...attributes] = cookie.split(';');
+  const kept = attributes.filter(
+    (attribute) => (attribute.split('=', 1)[0] ?? '').trim().toLowerCase() !== 'domain',
+  );
+  return kept.length === attributes.length ? cookie : [pair, ...kept].join(';');
+}
+
+/**
  * The response headers sent to the client: hop-by-hop headers removed, and the gateway's own
  * kept. `own` are the headers the gateway already set on the reply (its `x-request-id`, a key's
  * `x-ratelimit-*`, CORS): an upstream header of the same name does not replace them, except
@@ -246,7 +269,8 @@ const ORIGIN_WIDE = new Set([
  * key's `x-ratelimit-*`, none of the upstream's `x-ratelimit-*` headers is passed on. The upstream's `x-switchyard-*` headers (the gateway's namespace) and
  * `access-control-*` headers (the gateway's CORS settings decide which origins may read an
  * answer, not the upstream's) are dropped, and so are those that would act on the gateway's
- * origin ({@link ORIGIN_WIDE}). `x-content-type-options: nosniff` is set whatever the upstream
+ * origin ({@link ORIGIN_WIDE}); a `set-cookie` loses its `Domain` ({@link hostOnlyCookie}).
+ * `x-content-type-options: nosniff` is set whatever the upstream
  * said: a browser renders an answer as the type it names, never as one it guesses; and
  * `content-security-policy: sandbox` is added to the upstream's policies, so a page it serves
  * neither runs script nor reads the gateway origin's storage. The rest is unchanged.
@@ -271,7 +295,9 @@ export function clientResponseHeaders(
     // the name the upstream's own request id is passed on under
     if (renamesId && lower === 'x-upstream-request-id') continue;
     const set = own[lower];
-    if (set === undefined) out[lower] = value;
+    if (lower === 'set-cookie' && set === undefined)
+      out[lower] = Array.isArray(value) ? value.map(hostOnlyCookie) : hostOnlyCookie(value);
+    else if (set === undefined) out[lower] = value;
     else if (lower === 'x-request-id') out['x-upstream-request-id'] = value;
     else if (lower === 'vary') out[lower] = [set, value].flat().map(String).join(', ');
   }

@@ -4,8 +4,6 @@ import { pipeline, Readable } from 'node:stream';
 import {
   assertAllowedTarget,
   createGuardedAgent,
-  credentialSecret,
-  hostMatches,
   isSwitchyardError,
   SwitchyardError,
   transportError,
@@ -43,6 +41,7 @@ import {
   decodableAcceptEncoding,
   decodeWhole,
   EchoedKeyMask,
+  type EchoedSecret,
   maskableCoding,
   maskSecret,
   UndecodableBody,
@@ -54,7 +53,8 @@ import {
   withoutGatewaySecretsInQuery,
 } from './proxy-headers';
 import { proxyProviderLabels } from './proxy-provider-label';
-import { resolveProxyTarget, withinRouteBase, type ProxyTarget } from './resolve-proxy-target';
+import { exactHostMatcher } from './exact-hosts';
+import { parseTarget, resolveProxyTarget, withinRouteBase, type ProxyTarget } from './resolve-proxy-target';
 
 /** What the proxy routes need from the app. */
 export interface ProxyRoutesOptions {
@@ -125,10 +125,10 @@ const ENCODED_BODY_HEADERS = [
 
 /** Whether an answer gets {@link maskedErrorBody}: checked first, so a success costs no extra turn. */
 function masksErrorBody(
-  secret: string | undefined,
+  secret: EchoedSecret | undefined,
   method: string,
   upstream: Dispatcher.ResponseData,
-): secret is string {
+): secret is EchoedSecret {
   return (
     secret !== undefined &&
     upstream.statusCode >= 400 &&
@@ -148,7 +148,7 @@ function masksErrorBody(
  * of length 0: whatever coding it names).
  */
 async function maskedErrorBody(
-  secret: string,
+  secret: EchoedSecret,
   upstream: Dispatcher.ResponseData,
   provider: string,
   signal: AbortSignal,
@@ -321,14 +321,24 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
   app.addHook('onClose', async () => {
     await Promise.all([agent.close(), wildcardAgent?.close()]);
   });
-  /** The policy a target is checked by, and the agent that connects to it under the same policy. */
-  const scopeOf = (target: ProxyTarget): { allowed: TargetPolicy; dispatcher: Dispatcher } => {
-    if (target.prefix !== undefined || (routeBases.length > 0 && withinRouteBase(target.url, routeBases)))
+  // one lookup a request, not a comparison with each of the providers' dozens of hosts
+  const namedExactly = exactHostMatcher(exactHosts);
+  /**
+   * The policy a target is checked by, and the agent that connects to it under the same policy.
+   * `parsed` is the target's URL, parsed once for the request (undefined when it is none).
+   */
+  const scopeOf = (
+    target: ProxyTarget,
+    parsed: URL | undefined,
+  ): { allowed: TargetPolicy; dispatcher: Dispatcher } => {
+    if (
+      target.prefix !== undefined ||
+      (routeBases.length > 0 && parsed !== undefined && withinRouteBase(parsed, routeBases))
+    )
       return { allowed: policy, dispatcher: agent };
     // without a wildcard entry, a host no entry names is refused by the check anyway
     if (wildcardAgent === undefined) return { allowed: headerPolicy, dispatcher: agent };
-    const host = URL.canParse(target.url) ? new URL(target.url).hostname : '';
-    return exactHosts.some((pattern) => hostMatches(pattern, host))
+    return namedExactly(parsed?.hostname ?? '')
       ? { allowed: headerPolicy, dispatcher: agent }
       : { allowed: wildcardPolicy, dispatcher: wildcardAgent };
   };
@@ -388,7 +398,7 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
       routes,
       allowTargetHeader,
     );
-    const { allowed, dispatcher } = scopeOf(target);
+    const { allowed, dispatcher } = scopeOf(target, parseTarget(target.url));
     // a gateway secret a client put in the query goes no further than one in a header
     const url = withoutGatewaySecretsInQuery(assertAllowedTarget(target.url, allowed), isGatewaySecret);
     if (Number(request.headers['content-length'] ?? 0) > bodyLimit) {
@@ -473,14 +483,16 @@ export const checkedProxyRoutes: FastifyPluginAsync<ProxyRoutesOptions> = async 
     // the host is the client's pick within the allow-list: the metrics label it by the entry
     if (meter === undefined) setProviderLabel(context, providerLabel(url));
     const key = meter === undefined ? undefined : keys.get(meter.name);
+    const injected = key !== undefined && injectsInto(key, url) ? key : undefined;
     const headers = upstreamRequestHeaders(
       request.headers,
       url,
       request.switchyardUpstreamHeaders,
-      key,
+      injected,
       isGatewaySecret,
     );
-    const secret = key !== undefined && injectsInto(key, url) ? credentialSecret(key.value) : undefined;
+    // the forms an answer may quote the key in, found once for the key at start-up
+    const secret = injected?.echoed;
     // whatever coding the answer comes in, the gateway can read the usage in it (a client asking
     // for a coding the gateway cannot decode, zstd on Node 20, went unmetered: no cost, no budget
     // charged) and look for its key in an error answer
@@ -672,8 +684,16 @@ const ECHOING_METHODS = new Set(['TRACE', 'TRACK']);
 const METHOD_OVERRIDES = ['x-http-method-override', 'x-http-method', 'x-method-override'];
 
 /**
- * Why a request is not forwarded: it is, or asks by a method override header to be handled as, a
- * method whose answer echoes it (TRACE, TRACK). Undefined when it is not.
+ * The query parameter by which some frameworks (Express's method-override, Laravel, Symfony)
+ * handle a POST or GET as another method. Not a `_method` field of a form body (Rails reads it
+ * there): bodies stream through unread.
+ */
+const METHOD_PARAMETER = '_method';
+
+/**
+ * Why a request is not forwarded: it is, or asks by a method override header or a `_method`
+ * query parameter to be handled as, a method whose answer echoes it (TRACE, TRACK). Undefined
+ * when it is not.
  */
 function echoingMethod(request: FastifyRequest): string | undefined {
   if (ECHOING_METHODS.has(request.method)) return `The universal proxy does not forward ${request.method}.`;
@@ -684,6 +704,19 @@ function echoingMethod(request: FastifyRequest): string | undefined {
     for (const method of (Array.isArray(value) ? value.join(',') : value).split(','))
       if (ECHOING_METHODS.has(method.trim().toUpperCase()))
         return `The universal proxy does not forward ${method.trim().toUpperCase()}, asked for by ${name}.`;
+  }
+  const query = request.url.indexOf('?');
+  if (query === -1) return undefined;
+  // as the target's URL reads it: up to a fragment, without the tabs and line breaks its parser drops
+  const search = (request.url.slice(query + 1).split('#', 1)[0] ?? '').replace(/[\t\n\r]/g, '');
+  // the name decodes to `_method` only from these letters or from escapes: most queries are not read further
+  if (!/method|%/i.test(search)) return undefined;
+  // decoded as a server decodes it (escapes, `+` a space); every occurrence, since a server may read any of them
+  for (const [name, value] of new URLSearchParams(search)) {
+    if (name.toLowerCase() !== METHOD_PARAMETER) continue;
+    const method = value.trim().toUpperCase();
+    if (ECHOING_METHODS.has(method))
+      return `The universal proxy does not forward ${method}, asked for by the ${METHOD_PARAMETER} query parameter.`;
   }
   return undefined;
 }

@@ -55,21 +55,25 @@ export function resolveProxyTarget(
   return { url, prefix };
 }
 
+/** `target` parsed, or undefined when it is no absolute URL (the allow-list check refuses it). */
+export function parseTarget(target: string): URL | undefined {
+  try {
+    return new URL(target);
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Whether a header target stays under the base URL of one of `bases` (the routes the operator
  * configured): the same scheme, host and port, and a path at or below the base path with no
  * `..` segment, however written. A route lets clients through to its base on its origin, not to
  * its host's every port and path: `local: http://10.0.0.5:8000/v1/tenant-a` with
  * `allowAddresses: ['10.0.0.5']` must not open `http://10.0.0.5:22` or `/admin` to a header
- * (`proxy.allowHosts` is the setting that opens a whole host).
+ * (`proxy.allowHosts` is the setting that opens a whole host). Takes the target parsed once
+ * for the whole request ({@link parseTarget}).
  */
-export function withinRouteBase(target: string, bases: readonly URL[]): boolean {
-  let url: URL;
-  try {
-    url = new URL(target);
-  } catch {
-    return false;
-  }
+export function withinRouteBase(url: URL, bases: readonly URL[]): boolean {
   return bases.some((base) => {
     if (url.origin !== base.origin) return false;
     const root = base.pathname.replace(/\/+$/, '');
