@@ -128,6 +128,19 @@ function upstreamPauseMs(error: SwitchyardError, maxDelayMs: number): number | u
     : Math.min(error.retryAfterMs, maxDelayMs);
 }
 
+/**
+ * Whether the gateway would call a target now, as far as it can tell before asking its limiter:
+ * its adapter takes the request and its circuit admits a call.
+ */
+function callable(
+  env: AttemptEnvironment,
+  key: string,
+  adapter: ProviderAdapter,
+  request: AttemptRequest,
+): boolean {
+  return request.refusal?.(adapter) === undefined && env.policies.peekBreaker(key)?.admitting !== false;
+}
+
 function routesToTry(route: ResolvedRoute, routes: RouteTable): ResolvedRoute[] {
   const list = [route];
   for (const alias of route.fallbacks) {
@@ -157,7 +170,12 @@ export async function runAttempts<T>(
   // either way it is the upstreams', not the gateway's overhead
   const started = performance.now();
   const leave = policies.budget.enter();
+  // a retry pass's share of the retry budget, taken when the pass first goes to call a target and
+  // held to the pass's end: a pass that calls no one (its targets paused, their circuits open,
+  // their limiters refusing) sends the upstreams no load, and holds none
   let releaseRetry: (() => void) | undefined;
+  // whether this pass is a retry that has taken no share yet
+  let owesRetry = false;
   // made on the first Retry-After: most requests never need it
   let notBefore: Map<string, number> | undefined;
   // when the last backoff meant to wake: a timer may fire a few ms before performance.now() gets
@@ -176,7 +194,7 @@ export async function runAttempts<T>(
       // failed retryably (at once, or once its pause is over) and one still paused. Not one whose
       // circuit is open or whose limiter refused (its breaker's reset and its limiter's queue are
       // the clocks there), nor one that cannot serve the request: none of those is callable now
-      const ready: number[] = [];
+      const ready: Array<{ key: string; at: number }> = [];
       aliases: for (let aliasIndex = 0; aliasIndex < plan.length; aliasIndex++) {
         const candidate = plan[aliasIndex] as ResolvedRoute;
         // counted when the fallback alias calls a target: one whose targets were all tried is no move
@@ -191,16 +209,36 @@ export async function runAttempts<T>(
           const wait = notBefore?.get(key);
           // the upstream asked us to wait before calling it again
           if (wait !== undefined && wait > Math.max(performance.now(), wokeAt)) {
-            ready.push(wait);
+            ready.push({ key, at: wait });
             continue;
+          }
+          // the retry's share, for the first target this pass goes to call: a refusal ends the
+          // request as a refused retry did, before the target's hooks run
+          const spending = owesRetry && callable(env, key, adapter, request);
+          if (spending) {
+            releaseRetry = policies.budget.tryRetry();
+            if (releaseRetry === undefined) {
+              countBudgetRefusal(policies, context);
+              // a retry pass follows one that failed: its error is set
+              throw lastError as SwitchyardError;
+            }
+            owesRetry = false;
           }
           if (fallingBack) {
             policies.counters.fallbacks += 1;
             fallingBack = false;
           }
+          const index = context.attempts.length;
           try {
             return await tryTarget(env, context, candidate, target, adapter, deadline, request, attempt);
           } catch (thrown) {
+            // called no one after all (its limiter refused it, its circuit opened while it waited, its
+            // adapter refused before sending): the share goes back, for a target this pass may call
+            if (spending && context.attempts[index]?.called !== true) {
+              releaseRetry?.();
+              releaseRetry = undefined;
+              owesRetry = true;
+            }
             const error = toSwitchyardError(thrown, adapter.name);
             if (lastError === undefined || failureRank(error) >= failureRank(lastError)) lastError = error;
             if (deadline.aborted) throw error;
@@ -213,7 +251,7 @@ export async function runAttempts<T>(
               const pauseMs = upstreamPauseMs(error, policies.retry.maxDelayMs);
               const at = performance.now() + (pauseMs ?? 0);
               if (pauseMs !== undefined) (notBefore ??= new Map()).set(key, at);
-              ready.push(at);
+              ready.push({ key, at });
             }
             env.logger.warn(
               { requestId: context.requestId, provider: adapter.name, model: target.model, code: error.code },
@@ -226,29 +264,35 @@ export async function runAttempts<T>(
         throw new SwitchyardError('model_not_found', `No provider is available for model "${route.alias}".`);
       releaseRetry?.();
       releaseRetry = undefined;
+      owesRetry = false;
+      // the first moment a target that may be called again can be: when every such target asked
+      // for a pause, the first pause to end. One whose circuit is open now is not waited for (its
+      // own failure may have opened it): the breaker's reset is its clock, and a pass meant for it
+      // would call no one
+      let earliest = Infinity;
+      for (const { key, at } of ready)
+        if (policies.peekBreaker(key)?.state !== 'open') earliest = Math.min(earliest, at);
       // a pass with no target worth calling again (none failed retryably or waits out a pause: the
       // rest were refused, their circuits open, their limiters full) ends the request
-      if (ready.length === 0 || round >= policies.retry.maxRetries) throw lastError;
+      if (earliest === Infinity || round >= policies.retry.maxRetries) throw lastError;
       const now = performance.now();
-      // wait at least until the first target that may be called again can be: when every such
-      // target asked for a pause, the first pause to end
-      const earliest = Math.min(...ready);
       const delayMs = Math.max(
         fullJitterDelayMs(round, policies.retry.baseDelayMs, policies.retry.maxDelayMs),
         Math.ceil(earliest - now),
       );
       // the deadline's own end: the request's clock started before its hooks and route ran
       if (now + delayMs >= deadline.endsAt) throw lastError;
-      releaseRetry = policies.budget.tryRetry();
-      if (releaseRetry === undefined) {
-        policies.counters.retryBudgetExhausted += 1;
-        policies.emit({ type: 'retry_budget_exhausted', requestId: context.requestId });
+      // the share is taken when the pass calls a target; with none to be had now, the request ends
+      // at once rather than after its backoff
+      if (!policies.budget.canRetry()) {
+        countBudgetRefusal(policies, context);
         throw lastError;
       }
       policies.counters.retries += 1;
       policies.emit({ type: 'retry', round: round + 1, delayMs, requestId: context.requestId });
       wokeAt = now + delayMs;
       await abortableSleep(delayMs, deadline);
+      owesRetry = true;
     }
   } finally {
     context.upstreamMs = performance.now() - started;
@@ -269,6 +313,12 @@ export async function runAttempts<T>(
       }
     }
   }
+}
+
+/** Counts a retry the budget refused (the request then ends with its last error). */
+function countBudgetRefusal(policies: ResiliencePolicies, context: RequestContext): void {
+  policies.counters.retryBudgetExhausted += 1;
+  policies.emit({ type: 'retry_budget_exhausted', requestId: context.requestId });
 }
 
 /** One attempt at one target: breaker check -> limiter -> breaker -> per-attempt timeout -> adapter. */

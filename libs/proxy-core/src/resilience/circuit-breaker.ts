@@ -9,6 +9,8 @@ export interface CircuitBreaker {
   readonly state: BreakerState;
   /** Whether a half-open circuit's single probe is running. */
   readonly probing: boolean;
+  /** Whether `run` would let a call through now (closed, or half-open with no probe running). */
+  readonly admitting: boolean;
   /**
    * Runs `call` unless the circuit is open; then rejects with `circuit_open` without
    * running it. While half-open, a single probe runs and every other call is refused.
@@ -245,6 +247,9 @@ export function createCircuitBreaker(
     },
     get probing() {
       return breaker.halfOpen && probe !== undefined;
+    },
+    get admitting() {
+      return admits();
     },
     async run<T>(call: () => Promise<T>, rest?: () => Promise<void> | undefined): Promise<T> {
       // a breaker dropped while a call waited for its limiter slot lets that call through, and

@@ -70,7 +70,10 @@ export interface ResilienceStats {
   limiters: Record<string, { running: number; queued: number }>;
   /** Where limits are enforced right now. */
   limiterMode: LimiterMode;
-  /** Requests currently being routed, and retries in progress (the budget's two figures). */
+  /**
+   * Requests currently being routed, and retries in progress (the budget's two figures): a retry
+   * pass is in progress while it calls a target, not while it waits out its backoff.
+   */
   liveRequests: number;
   activeRetries: number;
 }

@@ -58,7 +58,10 @@ export const RetryOptionsSchema = Type.Object(
     baseDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
     /** Backoff cap in milliseconds, at most `MAX_TIMER_MS`. @default 8000 */
     maxDelayMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-    /** Retries in progress at most this percentage of live requests. @default 20 */
+    /**
+     * Retries in progress (retry passes calling a target; not one waiting out its backoff, nor
+     * one that calls no one) at most this percentage of live requests. @default 20
+     */
     budgetPercent: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
     /** Retries always allowed at once. @default 3 */
     minRetryConcurrency: Type.Optional(Type.Integer({ minimum: 0 })),

@@ -154,6 +154,11 @@ export class ResiliencePolicies {
     return entry.breaker;
   }
 
+  /** The breaker of a target if it has one, without making one or counting a use. */
+  peekBreaker(key: string): CircuitBreaker | undefined {
+    return this.#breakers.peek(key)?.breaker;
+  }
+
   #createBreaker(key: string, settings: CircuitBreakerSettings): BreakerEntry {
     const configured = this.#configuredTargets.has(key);
     const entry: BreakerEntry = {

@@ -1,7 +1,8 @@
 /**
  * Envoy's retry budget: retries in progress may be at most `budgetPercent` of the live
  * requests (and always at least `minRetryConcurrency`), so an outage cannot multiply the
- * load a provider sees.
+ * load a provider sees. A retry is taken when its pass goes to call a target, and released when
+ * that pass ends or its attempt called no one.
  */
 export class RetryBudget {
   #live = 0;
@@ -35,10 +36,14 @@ export class RetryBudget {
     };
   }
 
+  /** Whether a retry could be taken from the budget now; takes none. */
+  canRetry(): boolean {
+    return this.#retrying < Math.max(this.#minimum, Math.floor((this.#live * this.#percent) / 100));
+  }
+
   /** Takes one retry from the budget, or returns undefined when it is spent; release when the retry ends. */
   tryRetry(): (() => void) | undefined {
-    const allowed = Math.max(this.#minimum, Math.floor((this.#live * this.#percent) / 100));
-    if (this.#retrying >= allowed) return undefined;
+    if (!this.canRetry()) return undefined;
     this.#retrying += 1;
     let done = false;
     return () => {
