@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hostMatches } from './provider-hosts';
+import { DEFAULT_PROVIDER_HOSTS, hostMatches } from './provider-hosts';
 
 describe('hostMatches', () => {
   it('matches a host by name, on any port', () => {
@@ -36,5 +36,15 @@ describe('hostMatches', () => {
     expect(hostMatches(new URL('https://api.example.com/v1'), 'api.example.com.')).toBe(true);
     expect(hostMatches(new URL('https://api.example.com.:443/v1'), 'api.example.com:443')).toBe(true);
     expect(hostMatches(new URL('https://other.example.com./v1'), 'api.example.com')).toBe(false);
+  });
+});
+
+describe('DEFAULT_PROVIDER_HOSTS', () => {
+  it.each([
+    'https://my-resource.openai.azure.com/openai/deployments/gpt-4o/chat/completions',
+    'https://my-resource.cognitiveservices.azure.com/openai/deployments/gpt-4o/chat/completions',
+    'https://my-project.services.ai.azure.com/openai/v1/chat/completions',
+  ])("routes Azure OpenAI's resource hosts, as the gateway meters them: %s", (url) => {
+    expect(DEFAULT_PROVIDER_HOSTS.some((pattern) => hostMatches(new URL(url), pattern))).toBe(true);
   });
 });

@@ -21,7 +21,10 @@ export const DEFAULT_PROVIDER_HOSTS: readonly string[] = Object.freeze([
   'api.deepgram.com',
   'api.voyageai.com',
   'api.replicate.com',
+  // Azure OpenAI: classic resources, AI Foundry (AI Services) resources, and Foundry projects
   '*.openai.azure.com',
+  '*.cognitiveservices.azure.com',
+  '*.services.ai.azure.com',
 ]);
 
 const DEFAULT_PORTS: Readonly<Record<string, string>> = { 'http:': '80', 'https:': '443' };
