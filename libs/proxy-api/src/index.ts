@@ -52,6 +52,8 @@ export {
   withLeaseLifetimeReason,
 } from './limits/limit-backend';
 export type { LimitName } from './limits/limit-backend';
+export { LimitsOptionsSchema } from './limits/limits-options';
+export type { LimitsOptions } from './limits/limits-options';
 export { parseIsoTime } from './observability/query-time';
 export { DrainController } from './ops/drain-controller';
 export {
@@ -61,18 +63,22 @@ export {
   releaseMemoryWhenIdle,
 } from './ops/idle-memory-release';
 export type { IdleCollection, IdleMemoryProbe, IdleMemoryReleaseOptions } from './ops/idle-memory-release';
-export { KeyCacheSchema, PRODUCTION_DEFAULTS } from './production/production-options';
+export {
+  CorsOptionsSchema,
+  KeyCacheSchema,
+  PRODUCTION_DEFAULTS,
+  ReadinessOptionsSchema,
+} from './production/production-options';
 export type {
   CorsOptions,
   KeyCacheOptions,
   KeyStorePostgresOptions,
   KeyStoreUrlOptions,
-  LimitsOptions,
   OptionNames,
   ProductionOptions,
   ReadinessOptions,
 } from './production/production-options';
-export { REDIS_DEFAULTS } from './redis/redis-options';
+export { REDIS_DEFAULTS, RedisOptionsSchema } from './redis/redis-options';
 export type { RedisOptions } from './redis/redis-options';
 export { requestDirectives } from './http/request-directives';
 export { contextResponseHeaders } from './http/context-response-headers';

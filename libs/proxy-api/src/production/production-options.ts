@@ -1,6 +1,4 @@
 import {
-  RedisClusterOptionsSchema,
-  RedisUrlSchema,
   SwitchyardError,
   redisEndpointProblems,
   schemaProblems,
@@ -13,11 +11,9 @@ import type { KeyStore } from '../keys/key-store';
 import { keyMetadataProblems } from '../keys/key-metadata';
 import { keyModelsProblems } from '../keys/key-models';
 import { StaticKeySchema, type StaticKeyConfig } from '../keys/static-key';
-import type { CostEstimator } from '../limits/cost-estimator';
-import type { LimitFailMode } from '../limits/failover-limit-backend';
-import { LeaseLifetimeSchema, type LimitName } from '../limits/limit-backend';
+import { LimitsOptionsSchema, type LimitsOptions } from '../limits/limits-options';
 import type { DrainController } from '../ops/drain-controller';
-import type { RedisOptions } from '../redis/redis-options';
+import { RedisOptionsSchema, type RedisOptions } from '../redis/redis-options';
 import { parseIsoTime } from '../observability/query-time';
 import type { ObservabilityOptions } from '../observability/observability-options';
 
@@ -82,45 +78,6 @@ export interface OptionNames {
   corsOrigin?: string;
 }
 
-/** Per-key limit settings. */
-export interface LimitsOptions {
-  /** When Redis fails or is slow: `open` serves on local limits, `closed` answers 503. @default "open" */
-  failMode?: LimitFailMode;
-  /** Status of `budget_exceeded`: 429 (OpenAI's insufficient_quota) or 402. @default 429 */
-  budgetStatus?: 429 | 402;
-  /** Limits to count without enforcing (would-be rejections are counted and logged). @default [] */
-  shadow?: LimitName[];
-  /**
-   * Estimates a request's maximum cost for budget reservations. @default the app's pricing
-   * registry: the most expensive target the model may reach (route and fallbacks), at the
-   * estimated prompt plus the output limit (`max_tokens`, at most the catalog's max output for
-   * the model; without it, the catalog's max output)
-   */
-  costEstimator?: CostEstimator;
-  /** USD reserved per request when no estimate is available. @default 0 */
-  defaultReservationUsd?: number;
-  /**
-   * How often each key's period spend is written to the key store (and always on close), in
-   * milliseconds; 0 writes only on close, at most `MAX_TIMER_MS`. Needs a store that persists spend (SQL, memory). @default 10000
-   */
-  spendFlushIntervalMs?: number;
-  /**
-   * How long a request may hold its `max_parallel` lease on Redis without settling, in
-   * milliseconds, before it is taken for a leaked handle: its lease is then no longer renewed
-   * but given back (a warning naming the key id, and
-   * `switchyard_limit_lease_lifetime_exceeded_total`), so the key's slot is not lost until
-   * the process exits. A `/v1` request ends by the gateway's `requestTimeoutMs` (its stream
-   * included), a `/proxy` exchange by `proxy.requestTimeoutMs`: a value below the longer of
-   * the two is logged as a `warn` at start, since a request still running past it stops
-   * holding its slot. At least 900000 (15 minutes, the lease's time to live on Redis, which a
-   * dead instance's leases hold anyway): a shorter one is refused, since `max_parallel` and
-   * budget reservations would stop holding. Only with `redis` (the in-memory backend holds a
-   * slot until the request settles).
-   * @default the larger of 1 hour and twice the longer of the gateway's `requestTimeoutMs` (`gateway.timeouts`, also of a gateway passed in built) and `proxy.requestTimeoutMs` (with the proxy on): 2 hours with the defaults
-   */
-  maxLeaseLifetimeMs?: number;
-}
-
 /** What `GET /ready` requires (see {@link ProductionOptions.readiness}). */
 export interface ReadinessOptions {
   /**
@@ -135,6 +92,12 @@ export interface ReadinessOptions {
   requireKeyStore?: boolean;
 }
 
+/** {@link ReadinessOptions} as a schema (also the gateway's `server.readiness`). Unknown fields are refused. */
+export const ReadinessOptionsSchema = Type.Object(
+  { requireKeyStore: Type.Optional(Type.Boolean()) },
+  { additionalProperties: false },
+);
+
 /** CORS settings (`@fastify/cors`); CORS is off unless given. */
 export interface CorsOptions {
   /** Allowed origins (exact strings), or `true` to reflect any origin. */
@@ -144,6 +107,16 @@ export interface CorsOptions {
   /** Preflight cache in seconds. @default 600 */
   maxAgeSeconds?: number;
 }
+
+/** {@link CorsOptions} as a schema (also the gateway's `cors` section). Unknown fields are refused. */
+export const CorsOptionsSchema = Type.Object(
+  {
+    origin: Type.Union([Type.Literal(true), Type.Array(Type.String({ minLength: 1 }))]),
+    credentials: Type.Optional(Type.Boolean()),
+    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+  },
+  { additionalProperties: false },
+);
 
 /**
  * The pool and timeouts of a PostgreSQL key store, as `openDatabase()` of
@@ -293,60 +266,14 @@ const SerialisableSchema = Type.Object({
   keys: Type.Optional(Type.Array(StaticKeySchema)),
   keySecret: Type.Optional(Type.String({ minLength: 16 })),
   keyCache: Type.Optional(KeyCacheSchema),
-  limits: Type.Optional(
-    Type.Object(
-      {
-        failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-        budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
-        shadow: Type.Optional(
-          Type.Array(
-            Type.Union([
-              Type.Literal('rpm'),
-              Type.Literal('tpm'),
-              Type.Literal('parallel'),
-              Type.Literal('budget'),
-            ]),
-          ),
-        ),
-        defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
-        spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-        maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
-      },
-      // costEstimator, an instance, is taken out before the check
-      { additionalProperties: false },
-    ),
-  ),
-  redis: Type.Optional(
-    Type.Object(
-      {
-        url: Type.Optional(RedisUrlSchema),
-        cluster: Type.Optional(RedisClusterOptionsSchema),
-        keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-        commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
-      },
-      // client, an instance, is taken out before the check
-      { additionalProperties: false },
-    ),
-  ),
-  readiness: Type.Optional(
-    Type.Object({ requireKeyStore: Type.Optional(Type.Boolean()) }, { additionalProperties: false }),
-  ),
+  // costEstimator and client, instances, are taken out before the check
+  limits: Type.Optional(LimitsOptionsSchema),
+  redis: Type.Optional(RedisOptionsSchema),
+  readiness: Type.Optional(ReadinessOptionsSchema),
   maxConcurrentRequests: Type.Optional(Type.Integer({ minimum: 0 })),
   jsonMaxDepth: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
   drainTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-  cors: Type.Optional(
-    Type.Union([
-      Type.Literal(false),
-      Type.Object(
-        {
-          origin: Type.Union([Type.Literal(true), Type.Array(Type.String({ minLength: 1 }))]),
-          credentials: Type.Optional(Type.Boolean()),
-          maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
-        },
-        { additionalProperties: false },
-      ),
-    ]),
-  ),
+  cors: Type.Optional(Type.Union([Type.Literal(false), CorsOptionsSchema])),
   openapi: Type.Optional(Type.Boolean()),
 });
 

@@ -1,4 +1,11 @@
-import type { RedisClient, RedisClusterOptions } from '@switchyard/proxy-core';
+import { Type } from '@sinclair/typebox';
+import {
+  RedisClusterOptionsSchema,
+  RedisUrlSchema,
+  timerDelaySchema,
+  type RedisClient,
+  type RedisClusterOptions,
+} from '@switchyard/proxy-core';
 
 /** Defaults of {@link RedisOptions}. */
 export const REDIS_DEFAULTS = {
@@ -27,3 +34,19 @@ export interface RedisOptions {
   /** Longest wait on one command in milliseconds, at most `MAX_TIMER_MS` of `@switchyard/proxy-core`. @default 500 */
   commandTimeoutMs?: number;
 }
+
+/**
+ * {@link RedisOptions} as a schema, every field but `client` (an instance): what `createApp`
+ * checks its `redis` against, and a config file's `redis` section (the gateway's), so a field is
+ * accepted by both or by neither. Unknown fields are refused; that exactly one of `url`, `cluster`
+ * and `client` is set is checked besides.
+ */
+export const RedisOptionsSchema = Type.Object(
+  {
+    url: Type.Optional(RedisUrlSchema),
+    cluster: Type.Optional(RedisClusterOptionsSchema),
+    keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
+    commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
+  },
+  { additionalProperties: false },
+);
