@@ -1,17 +1,19 @@
 import {
+  CorsOptionsSchema,
   HOST_NAME_PATTERN,
   KeyCacheSchema,
-  LeaseLifetimeSchema,
+  LimitsOptionsSchema,
   PricingConfigSchema,
   ProxyConfigSchema,
+  ReadinessOptionsSchema,
+  RedisOptionsSchema,
   StaticKeySchema,
   keepAliveTimeoutSchema,
   serverTimeoutSchema,
 } from '@switchyard/proxy-api';
 import {
   GatewayConfigSchema,
-  RedisClusterOptionsSchema,
-  RedisUrlSchema,
+  LimiterRedisOptionsSchema,
   timerDelaySchema,
   type ProviderConfig,
 } from '@switchyard/proxy-core';
@@ -66,19 +68,11 @@ export const ServerConfigSchema = Type.Object(
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     /** Period of the idle checks: two idle checks in a row give memory back (a young-generation, then a full, collection); 0 = never. @default 10000 */
     idleMemoryReleaseMs: Type.Optional(Type.Union([Type.Literal(0), timerDelaySchema({ minimum: 5000 })])),
-    /** What `/ready` requires besides not draining (Redis with `limits.failMode: closed` always). */
-    readiness: Type.Optional(
-      Type.Object(
-        {
-          /**
-           * `/ready` answers 503 while the key store does not answer. Off: the store is shared by every instance,
-           * so requiring it takes them all out of service at once; `checks.keyStore` reports it either way. @default false
-           */
-          requireKeyStore: Type.Optional(Type.Boolean()),
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /**
+     * What `/ready` requires besides not draining (Redis with `limits.failMode: closed` always):
+     * `requireKeyStore` (proxy-api's `ReadinessOptions` says what it does).
+     */
+    readiness: Type.Optional(ReadinessOptionsSchema),
   },
   { additionalProperties: false },
 );
@@ -139,61 +133,17 @@ export const AdminConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** The `limits` section: how per-key limits behave. */
-export const LimitsConfigSchema = Type.Object(
-  {
-    /** @default "open" */
-    failMode: Type.Optional(Type.Union([Type.Literal('open'), Type.Literal('closed')])),
-    /** @default 429 */
-    budgetStatus: Type.Optional(Type.Union([Type.Literal(429), Type.Literal(402)])),
-    /** Limits counted, not enforced. @default [] */
-    shadow: Type.Optional(
-      Type.Array(
-        Type.Union([
-          Type.Literal('rpm'),
-          Type.Literal('tpm'),
-          Type.Literal('parallel'),
-          Type.Literal('budget'),
-        ]),
-      ),
-    ),
-    /** USD reserved per request when no estimate is available. @default 0 */
-    defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
-    /** How often key spend is written to the key store, ms (0 = only on shutdown). @default 10000 */
-    spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
-    /**
-     * How long a request may hold its max_parallel lease on Redis unsettled before it is given back, ms;
-     * at least 15 minutes (the lease's time to live on Redis), or parallel limits would stop holding.
-     * @default max(1 h, 2 x the longer of requestTimeoutMs and proxy.requestTimeoutMs)
-     */
-    maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
-  },
-  { additionalProperties: false },
-);
-
-/** The `redis` section (env REDIS_URL or REDIS_CLUSTER_NODES): shared limits, cache, budgets and key invalidation. */
+/**
+ * The `redis` section (env REDIS_URL or REDIS_CLUSTER_NODES): shared limits, cache, budgets and key
+ * invalidation. proxy-api's schema of `createApp`'s `redis` (its `RedisOptions` says what each field
+ * does), with one bound of its own.
+ */
 export const RedisConfigSchema = Type.Object(
   {
-    /** One Redis server (or a managed primary behind one address): `redis://` / `rediss://` URL, `host:port` or a Unix socket path; or set `cluster`. */
-    url: Type.Optional(RedisUrlSchema),
-    /** A Redis Cluster instead of `url`: `{ nodes: ["redis://host:port", ...] }`. */
-    cluster: Type.Optional(RedisClusterOptionsSchema),
-    /** @default "switchyard:" */
-    keyPrefix: Type.Optional(Type.String({ minLength: 1 })),
-    /** Longest wait on one Redis command before failing open/closed. @default 500 */
-    // 10 at least: the section also feeds the upstream limiter, whose own schema refuses less, so
-    // a smaller value passed `config validate` and then stopped `start`
-    commandTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 10 })),
-  },
-  { additionalProperties: false },
-);
-
-/** The `cors` section; CORS is off unless present. */
-export const CorsConfigSchema = Type.Object(
-  {
-    origin: Type.Union([Type.Literal(true), Type.Array(Type.String({ minLength: 1 }))]),
-    credentials: Type.Optional(Type.Boolean()),
-    maxAgeSeconds: Type.Optional(Type.Integer({ minimum: 0 })),
+    ...RedisOptionsSchema.properties,
+    // the section also feeds the upstream limiter (`limiter.redis`), whose own schema refuses less
+    // than 10 ms: a smaller value would pass `config validate` and then stop `start`
+    commandTimeoutMs: LimiterRedisOptionsSchema.properties.commandTimeoutMs,
   },
   { additionalProperties: false },
 );
@@ -206,9 +156,11 @@ export const ConfigFileSchema = Type.Object(
     admin: Type.Optional(AdminConfigSchema),
     /** Static client keys. */
     keys: Type.Optional(Type.Array(StaticKeySchema)),
-    limits: Type.Optional(LimitsConfigSchema),
+    /** How per-key limits behave: createApp's `limits`, its schema (proxy-api's `LimitsOptions` says what each field does). */
+    limits: Type.Optional(LimitsOptionsSchema),
     redis: Type.Optional(RedisConfigSchema),
-    cors: Type.Optional(CorsConfigSchema),
+    /** CORS, off unless present: createApp's `cors`, its schema (proxy-api's `CorsOptions`). */
+    cors: Type.Optional(CorsOptionsSchema),
     cache: Type.Optional(CacheConfigSchema),
     condenser: Type.Optional(CondenserConfigSchema),
     catalog: Type.Optional(CatalogConfigSchema),
