@@ -2,11 +2,12 @@ import { silentLogger } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { MemoryKeyStore } from '../keys/memory-key-store';
 import type { VirtualKey } from '../keys/virtual-key';
-import type { CostEstimator } from './cost-estimator';
+import type { CostEstimateInput, CostEstimator } from './cost-estimator';
 import { KeyLimiter, type Admission } from './key-limiter';
 import type { LimitBackend } from './limit-backend';
 import { MemoryLimitBackend } from './memory-limit-backend';
 import { SpendLedger } from './spend-ledger';
+import { UNESTIMATED_MODELS_WARNED } from './unestimated-cost-warnings';
 
 const NOW = Date.UTC(2026, 10, 30, 12);
 
@@ -254,5 +255,92 @@ describe('KeyLimiter: a budget refusal the figures do not explain', () => {
     if (admission instanceof Promise || admission.admitted) throw new Error('expected a refusal');
     expect(admission.error.message).toBe('The budget of this key for the current period is exhausted.');
     expect(admission.error.retryAfterMs).toBe(Date.UTC(2026, 11, 1) - NOW);
+  });
+});
+
+describe('KeyLimiter: a budget on requests whose cost cannot be estimated', () => {
+  function warnedLimiter(
+    options: { defaultReservationUsd?: number; costEstimator?: CostEstimator | undefined } = {},
+  ) {
+    const warnings: { fields: object; message: string | undefined }[] = [];
+    const subject = new KeyLimiter({
+      backend: new MemoryLimitBackend(),
+      costEstimator:
+        'costEstimator' in options
+          ? options.costEstimator
+          : { estimateMaxCostUsd: ({ model }) => (model === 'priced' ? 0.01 : null) },
+      defaultReservationUsd: options.defaultReservationUsd ?? 0,
+      shadow: new Set(),
+      budgetStatus: 429,
+      now: () => NOW,
+      logger: { ...silentLogger, warn: (fields, message) => warnings.push({ fields, message }) },
+    });
+    // memory counters and a synchronous estimate: each admission is answered at once
+    const admit = (virtualKey: VirtualKey, request: CostEstimateInput): void => {
+      expect(subject.admit(virtualKey, request)).not.toBeInstanceOf(Promise);
+    };
+    return { subject, admit, warnings };
+  }
+  const budgeted = key({ budgetUsd: 5 });
+  const chat = (model: string) => ({ model, endpoint: 'chat' as const, body: { model } });
+
+  it('warns once per model that the budget reserves nothing for it, naming the model and what to set', () => {
+    const { admit, warnings } = warnedLimiter();
+    for (let i = 0; i < 3; i++) admit(budgeted, chat('unpriced'));
+    admit(budgeted, chat('priced'));
+    admit(budgeted, { model: 'unpriced', endpoint: 'messages', body: {} });
+    admit(key({ id: 'key_b', budgetUsd: 1 }), chat('other'));
+    expect(warnings.map(({ fields }) => fields)).toEqual([
+      { model: 'unpriced', keyId: 'key_a' },
+      { model: 'other', keyId: 'key_b' },
+    ]);
+    for (const { message } of warnings) {
+      expect(message).toContain('limits.defaultReservationUsd');
+      expect(message).toContain('pricing.models');
+    }
+    // the key's hash (what the limiter holds of its secret) is never logged
+    expect(JSON.stringify(warnings)).not.toContain(budgeted.hash);
+  });
+
+  it('warns of /proxy requests once, whose cost is never estimated before the call', () => {
+    const { admit, warnings } = warnedLimiter();
+    for (let i = 0; i < 2; i++) admit(budgeted, { model: '', endpoint: 'proxy', body: undefined });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.fields).toEqual({ endpoint: 'proxy', keyId: 'key_a' });
+    expect(warnings[0]?.message).toContain('limits.defaultReservationUsd');
+  });
+
+  it('warns of an estimate that arrives unknown, and without any cost estimator', async () => {
+    const later = warnedLimiter({ costEstimator: { estimateMaxCostUsd: () => Promise.resolve(null) } });
+    await later.subject.admit(budgeted, chat('unpriced'));
+    expect(later.warnings.map(({ fields }) => fields)).toEqual([{ model: 'unpriced', keyId: 'key_a' }]);
+    const none = warnedLimiter({ costEstimator: undefined });
+    none.admit(budgeted, chat('unpriced'));
+    expect(none.warnings).toHaveLength(1);
+  });
+
+  it('does not warn when something is reserved or there is no budget to hold', () => {
+    const reserving = warnedLimiter({ defaultReservationUsd: 0.5 });
+    reserving.admit(budgeted, chat('unpriced'));
+    const unlimited = warnedLimiter();
+    unlimited.admit(key(), chat('unpriced'));
+    unlimited.admit(budgeted, chat('priced'));
+    expect([...reserving.warnings, ...unlimited.warnings]).toEqual([]);
+  });
+
+  it('remembers a bounded number of models: client-chosen names grow neither memory nor the log without end', () => {
+    const { admit, warnings } = warnedLimiter();
+    const long = 'm'.repeat(100_000);
+    admit(budgeted, chat(long));
+    const logged = (warnings[0]?.fields as { model: string }).model;
+    expect(logged.length).toBeLessThan(300);
+    expect(long.startsWith(logged.replace(/…$/, ''))).toBe(true);
+    for (let i = 0; i < 1000; i++) admit(budgeted, chat(`model-${i}`));
+    // one warning a model up to the bound, then one saying no more come; none again after that
+    expect(warnings).toHaveLength(UNESTIMATED_MODELS_WARNED + 1);
+    expect(warnings.at(-1)?.message).toContain('no more');
+    for (let i = 0; i < 1000; i++) admit(budgeted, chat(`again-${i}`));
+    admit(budgeted, chat(long));
+    expect(warnings).toHaveLength(UNESTIMATED_MODELS_WARNED + 1);
   });
 });

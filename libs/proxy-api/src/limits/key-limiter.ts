@@ -5,6 +5,7 @@ import type { CostEstimateInput, CostEstimator } from './cost-estimator';
 import type { AdmitResult, LimitBackend, LimitName, Lease, UsageSnapshot } from './limit-backend';
 import { rateLimitHeaders } from './rate-limit-headers';
 import type { SpendLedger } from './spend-ledger';
+import { UnestimatedCostWarnings } from './unestimated-cost-warnings';
 import { budgetMicros, MICROS_PER_USD, usdToMicrosUp } from './usd-micros';
 
 /** Options of {@link KeyLimiter}. */
@@ -49,9 +50,11 @@ export class KeyLimiter {
   readonly #options: KeyLimiterOptions;
   // settlements still writing, so close() can wait for them before the last flush
   readonly #settling = new Set<Promise<void>>();
+  readonly #unestimated: UnestimatedCostWarnings;
 
   constructor(options: KeyLimiterOptions) {
     this.#options = options;
+    this.#unestimated = new UnestimatedCostWarnings(options.logger);
   }
 
   get backend(): LimitBackend {
@@ -67,7 +70,7 @@ export class KeyLimiter {
   admit(key: VirtualKey, input: CostEstimateInput | undefined): Admission | Promise<Admission> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
-    const reserveUsd = key.budgetUsd === null || input === undefined ? 0 : this.#estimate(input);
+    const reserveUsd = key.budgetUsd === null || input === undefined ? 0 : this.#estimate(input, key.id);
     const ledger = this.#options.ledger;
     const seedSpentMicros = ledger === undefined ? 0 : ledger.seed(key.id, period.id);
     if (typeof reserveUsd === 'number' && typeof seedSpentMicros === 'number')
@@ -215,7 +218,7 @@ export class KeyLimiter {
   }
 
   /** The reservation in USD: the estimator's bound, or the default when it has none or fails. */
-  #estimate(input: CostEstimateInput): number | Promise<number> {
+  #estimate(input: CostEstimateInput, keyId: string): number | Promise<number> {
     let estimate: number | null | undefined | PromiseLike<number | null>;
     try {
       estimate = this.#options.costEstimator?.estimateMaxCostUsd(input);
@@ -224,17 +227,18 @@ export class KeyLimiter {
     }
     if (isPromiseLike(estimate)) {
       return Promise.resolve(estimate).then(
-        (value) => this.#reservation(value),
+        (value) => this.#reservation(value, input, keyId),
         (error: unknown) => this.#estimateFailed(error),
       );
     }
-    return this.#reservation(estimate);
+    return this.#reservation(estimate, input, keyId);
   }
 
-  #reservation(estimate: number | null | undefined): number {
-    return typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0
-      ? estimate
-      : this.#options.defaultReservationUsd;
+  #reservation(estimate: number | null | undefined, input: CostEstimateInput, keyId: string): number {
+    if (typeof estimate === 'number' && Number.isFinite(estimate) && estimate >= 0) return estimate;
+    // a budget that reserves nothing holds back no such request: said once a model, not a request
+    if (this.#options.defaultReservationUsd === 0) this.#unestimated.warn(input, keyId);
+    return this.#options.defaultReservationUsd;
   }
 
   #estimateFailed(error: unknown): number {
