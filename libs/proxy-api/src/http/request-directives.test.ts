@@ -35,4 +35,18 @@ describe('request cache directives', () => {
     expect(cacheControlDirectives('max-age=5, max-age=0').get('max-age')).toBe('5');
     expect([...cacheControlDirectives('no-store, bad item, no-cache').keys()]).toEqual(['no-store']);
   });
+
+  it('skips empty list elements, as RFC 9110 §5.6.1 requires, so a no-store after one still counts', () => {
+    expect(requestDirectives({ 'cache-control': ', no-store' })).toEqual({ noStore: true });
+    expect([...cacheControlDirectives('no-transform,, no-store').keys()]).toEqual([
+      'no-transform',
+      'no-store',
+    ]);
+    expect(requestDirectives({ 'cache-control': 'max-age=3600,,no-cache' })).toEqual({ noCache: true });
+    expect(requestDirectives({ 'cache-control': ' , ,\tno-cache , ,' })).toEqual({ noCache: true });
+    // two header lines, the first empty, arrive joined as one value
+    expect(requestDirectives({ 'cache-control': ['', 'no-store'] })).toEqual({ noStore: true });
+    expect(requestDirectives({ pragma: ', no-cache' })).toEqual({ noCache: true });
+    expect(requestDirectives({ 'cache-control': ' , ' })).toBeUndefined();
+  });
 });

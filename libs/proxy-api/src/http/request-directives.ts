@@ -7,12 +7,14 @@ function header(headers: IncomingHttpHeaders, name: string): string | undefined 
 }
 
 // one directive of RFC 9111 §5.2: a token, then optionally `=` and a token or a quoted string
-// (whose commas and escapes are its own); optional whitespace around each comma-separated item
-const DIRECTIVE = /\s*([^\s=,"]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*)))?\s*(?:,|$)/gy;
+// (whose commas and escapes are its own); optional whitespace around each comma-separated item,
+// and empty items before it skipped (RFC 9110 §5.6.1: `, no-store` is what two header lines, the
+// first empty, are joined into)
+const DIRECTIVE = /[\s,]*([^\s=,"]+)\s*(?:=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]*)))?\s*(?:,|$)/gy;
 
 /**
- * The directives of a `Cache-Control` value, names lower-cased, values unquoted. Parsing stops
- * at the first malformed item (what came before it still counts).
+ * The directives of a `Cache-Control` value, names lower-cased, values unquoted. Empty list
+ * elements are skipped; parsing stops at the first malformed item (what came before it still counts).
  */
 export function cacheControlDirectives(value: string): Map<string, string | undefined> {
   const directives = new Map<string, string | undefined>();
