@@ -1,12 +1,15 @@
 import { SwitchyardError } from '@switchyard/proxy-core';
 import { describe, expect, it } from 'vitest';
 import { KeyRegistry } from './key-registry';
+import { generateKeySecret } from './key-secret';
 import { MemoryKeyStore } from './memory-key-store';
 import type { VirtualKey } from './virtual-key';
 
 /** A memory store whose lookups by hash are counted and, while held, answered only on release. */
 class HeldKeyStore extends MemoryKeyStore {
   lookups = 0;
+  /** Lookups fail while set (the store is down). */
+  failing = false;
   #held: Array<() => void> | undefined;
 
   hold(): void {
@@ -21,6 +24,7 @@ class HeldKeyStore extends MemoryKeyStore {
 
   override async findByHash(hash: string): Promise<VirtualKey | undefined> {
     this.lookups++;
+    if (this.failing) throw new Error('the key store is down');
     // the record as it is when asked, answered when released (a query under way)
     const found = await super.findByHash(hash);
     const held = this.#held;
@@ -107,5 +111,24 @@ describe('key lookups in the store', () => {
     expect(store.lookups).toBe(2);
     store.release();
     expect(await next).toMatchObject({ ok: true, key: { id: key.id } });
+  });
+
+  it('keeps a cached key through a flood of unknown secrets: misses never evict it, so it is served stale while the store fails', async () => {
+    const { registry, store, clock } = setup();
+    const { key, secret } = await registry.create({ name: 'flooded' });
+    expect(await registry.check(secret)).toMatchObject({ ok: true, key: { id: key.id } });
+    // ten times as many unknown secrets as the cache holds entries (cacheMaxEntries: 100)
+    for (let index = 0; index < 1_000; index++)
+      expect(await registry.check(generateKeySecret())).toEqual({ ok: false, refusal: 'unknown' });
+    const lookups = store.lookups;
+    // still cached: no lookup
+    expect(await registry.check(secret)).toMatchObject({ ok: true, key: { id: key.id } });
+    expect(store.lookups).toBe(lookups);
+
+    // past its TTL: looked up, the lookup fails, the key is served stale
+    clock.ms += 5_001;
+    store.failing = true;
+    expect(await registry.check(secret)).toMatchObject({ ok: true, key: { id: key.id } });
+    expect(store.lookups).toBe(lookups + 1);
   });
 });

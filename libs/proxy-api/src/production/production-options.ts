@@ -140,7 +140,10 @@ export interface KeyStoreUrlOptions {
 export interface KeyCacheOptions {
   /** How long a looked-up key (or a miss) is cached, ms; 0 turns the cache off. @default 5000 */
   ttlMs?: number;
-  /** Most keys (and misses) cached. @default 10000 */
+  /**
+   * Most keys cached. Misses (secrets the store does not know) are cached apart, at most a
+   * tenth as many (at least one), so unknown secrets never evict a key. @default 10000
+   */
   maxEntries?: number;
   /**
    * Stale-if-error: how long after its TTL a cached key (never a miss) is still served while
