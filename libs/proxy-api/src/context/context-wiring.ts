@@ -18,11 +18,13 @@ declare module 'fastify' {
 }
 
 /**
- * Upstream model ids behind each configured alias, so the condenser knows the real windows: the
- * route's targets from options; from a built gateway, every target its `candidates()` lists
- * (its fallback aliases' included, so a request condensed for the smallest window fits them too).
+ * Upstream model ids behind each configured alias, so the condenser knows the real windows: every
+ * target a request for the alias may reach, the targets of its route and of its own fallback
+ * aliases (a fallback's fallbacks are not tried), as `gateway.candidates()` lists them. The same
+ * from a built gateway as from the options that build one: a request condensed for the smallest
+ * of these windows fits whichever target answers it. Exported for tests.
  */
-function aliasTargets(gateway: Gateway | GatewayOptions): Record<string, string[]> {
+export function aliasTargets(gateway: Gateway | GatewayOptions): Record<string, string[]> {
   if ('chat' in gateway) {
     return Object.fromEntries(
       gateway
@@ -30,8 +32,12 @@ function aliasTargets(gateway: Gateway | GatewayOptions): Record<string, string[
         .map(({ id }) => [id, [...new Set((gateway.candidates(id) ?? []).map((c) => c.model))]]),
     );
   }
+  const routes = new Map((gateway.models ?? []).map((route) => [route.name, route]));
   return Object.fromEntries(
-    (gateway.models ?? []).map((route) => [route.name, route.targets.map((target) => target.model)]),
+    [...routes.values()].map((route) => {
+      const reached = [route, ...(route.fallbacks ?? []).flatMap((name) => routes.get(name) ?? [])];
+      return [route.name, [...new Set(reached.flatMap(({ targets }) => targets.map(({ model }) => model)))]];
+    }),
   );
 }
 
