@@ -14,6 +14,7 @@ import {
   type GatewayPlugin,
   type Logger,
   type RequestContext,
+  type RequestDirectives,
 } from '@switchyard/proxy-core';
 import {
   dropOldest,
@@ -286,6 +287,8 @@ export class Condenser implements GatewayPlugin {
     const summaryContext = createRequestContext({
       metadata: { ...context.metadata, purpose: SUMMARY_PURPOSE },
       signal: context.signal,
+      // the transcript is the client's conversation: its no-store, no-cache and skip hold for it too
+      ...summaryDirectives(context.directives),
     });
     try {
       const answer = await this.#chat(
@@ -338,6 +341,16 @@ export class Condenser implements GatewayPlugin {
       summary: spentOn(summaryContext),
     };
   }
+}
+
+/**
+ * The directives of a summary call: the request's own, but for `condense` (a summary request is
+ * never condensed, and the strategy was the request's, not the summary's).
+ */
+function summaryDirectives(directives: RequestDirectives | undefined): { directives?: RequestDirectives } {
+  if (directives === undefined) return {};
+  const { condense, ...rest } = directives;
+  return condense === undefined ? { directives } : { directives: rest };
 }
 
 /** The report of a condensing pass that started from `before` tokens. */
