@@ -45,8 +45,11 @@ export class KeyPolicy {
       const reachedUpstream =
         context.attempts.some(reachedProvider) ||
         (context.endpoint === 'proxy' && context.upstreamMs !== undefined);
+      // tpm counts tokens spent upstream: a cache hit's answer spent none (and costs 0), the
+      // summary the condenser asked for before the lookup did
+      const own = context.cacheHit ? 0 : (context.usage?.total_tokens ?? 0);
       this.#settle(pending, {
-        tokens: (context.usage?.total_tokens ?? 0) + (summary?.usage?.total_tokens ?? 0),
+        tokens: own + (summary?.usage?.total_tokens ?? 0),
         costUsd: withSummaryCost(
           context.cacheHit ? (context.costUsd ?? 0) : context.costUsd,
           summary?.costUsd,
