@@ -39,7 +39,10 @@ function model(
   };
 }
 
-/** The shipped model facts; ids are the vendors' undated names (dated ids resolve to them). */
+/**
+ * The shipped model facts; ids are the vendors' undated names (dated ids, and Bedrock's and Vertex
+ * AI's ids of them, resolve to them). A `-preview` is listed as a model of its own.
+ */
 export const BUILTIN_MODELS: readonly ModelInfo[] = Object.freeze([
   // OpenAI
   model('gpt-4o', 'openai', 128_000, 16_384, TEXT_IMAGE, [2.5, 10, 1.25]),
@@ -51,10 +54,13 @@ export const BUILTIN_MODELS: readonly ModelInfo[] = Object.freeze([
   model('gpt-5-mini', 'openai', 400_000, 128_000, TEXT_IMAGE, [0.25, 2, 0.025]),
   model('gpt-5-nano', 'openai', 400_000, 128_000, TEXT_IMAGE, [0.05, 0.4, 0.005]),
   model('o1', 'openai', 200_000, 100_000, TEXT_IMAGE, [15, 60, 7.5]),
+  // no tools (function calling came with o1)
+  { ...model('o1-preview', 'openai', 128_000, 32_768, TEXT, [15, 60, 7.5]), supportsTools: false },
   model('o3', 'openai', 200_000, 100_000, TEXT_IMAGE, [2, 8, 0.5]),
   model('o3-mini', 'openai', 200_000, 100_000, TEXT, [1.1, 4.4, 0.55]),
   model('o4-mini', 'openai', 200_000, 100_000, TEXT_IMAGE, [1.1, 4.4, 0.275]),
   model('gpt-4-turbo', 'openai', 128_000, 4_096, TEXT_IMAGE, [10, 30]),
+  model('gpt-4-turbo-preview', 'openai', 128_000, 4_096, TEXT, [10, 30]),
   model('gpt-4', 'openai', 8_192, 8_192, TEXT, [30, 60]),
   model('gpt-3.5-turbo', 'openai', 16_385, 4_096, TEXT, [0.5, 1.5]),
   // Anthropic

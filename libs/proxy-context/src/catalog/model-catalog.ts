@@ -1,6 +1,7 @@
 import { Type } from '@sinclair/typebox';
 import { SwitchyardError, schemaProblems, type ModelCatalog, type ModelInfo } from '@switchyard/proxy-core';
 import { BUILTIN_MODELS } from './catalog-data';
+import { vendorModelName } from './model-id';
 
 /** A config entry: facts to add or change for one model id (a new id needs window and output size). */
 export const ModelOverrideSchema = Type.Object(
@@ -33,23 +34,31 @@ export interface ModelCatalogOptions {
   builtin?: boolean;
 }
 
-// `-2024-08-06`, `-20241022`, `-latest`, `-preview` are names of one model
-const VERSION_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest|preview)$/;
+// `-2024-08-06`, `-20241022` and `-latest` are names of one model; a `-preview` is a model of its
+// own (`o1-preview` has a smaller window and output than `o1`), listed when the catalog knows it
+const VERSION_SUFFIX = /-(?:\d{4}-\d{2}-\d{2}|\d{8}|latest)$/;
+// Google's stable versions of a Gemini model (`gemini-2.0-flash-001`)
+const GEMINI_VERSION = /^(gemini-.+)-\d{3}$/;
 
 /**
- * Resolves a requested id to a catalog id: exact, then without a `provider/` prefix,
- * then without date or `-latest` suffixes.
+ * Resolves a requested id to a catalog id: exact, then without a `provider/` prefix, then as
+ * its vendor names it (Bedrock's and Vertex AI's ids), then without date, `-latest` or Gemini's
+ * `-001` version suffixes.
  */
 function candidates(model: string): string[] {
   const names = [model];
   const slash = model.lastIndexOf('/');
   if (slash >= 0) names.push(model.slice(slash + 1));
+  const vendor = vendorModelName(model);
+  if (!names.includes(vendor)) names.push(vendor);
   for (const name of [...names]) {
     let stripped = name;
     while (VERSION_SUFFIX.test(stripped)) {
       stripped = stripped.replace(VERSION_SUFFIX, '');
       names.push(stripped);
     }
+    const gemini = GEMINI_VERSION.exec(stripped);
+    if (gemini !== null) names.push(gemini[1]!);
   }
   return names;
 }

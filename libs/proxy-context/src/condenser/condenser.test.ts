@@ -573,3 +573,35 @@ describe("condenser on OpenAI's legacy function calling", async () => {
     });
   }
 });
+
+describe('condenser on Claude through Bedrock and Vertex', () => {
+  // Russian takes about 1.4 times as many tokens in the Anthropic estimate as in the generic one
+  const russian =
+    'Вчера вечером мы обсуждали план переезда офиса, сроки поставки мебели и то, кто отвечает за перенос серверов. ';
+  const messages: ChatMessage[] = [];
+  for (let turn = 0; turn < 700; turn += 1) {
+    messages.push({ role: 'user', content: `${turn}. ${russian.repeat(8)}` });
+    messages.push({ role: 'assistant', content: 'Да.' });
+  }
+  messages.push({ role: 'user', content: 'Итак?' });
+
+  it('sizes and counts a Bedrock or Vertex id of Claude as Claude: a Bedrock target was counted by the generic estimate and its window unknown, so the conversation went on as fitting', async () => {
+    const condensed = async (target: string) => {
+      const ctx = context();
+      await createCondenser({ catalog: createModelCatalog(), aliases: { sonnet: [target] } }).condense(
+        { model: 'sonnet', messages, max_tokens: 1_000 },
+        ctx,
+      );
+      return ctx.condensation;
+    };
+    const direct = await condensed('claude-3-5-sonnet-20240620');
+    expect(direct?.tokensBefore).toBeGreaterThan(200_000);
+    for (const target of [
+      'anthropic.claude-3-5-sonnet-20240620-v1:0',
+      'us.anthropic.claude-3-5-sonnet-20240620-v1:0',
+      'claude-3-5-sonnet-v2@20241022',
+    ]) {
+      expect(await condensed(target), target).toEqual(direct);
+    }
+  });
+});

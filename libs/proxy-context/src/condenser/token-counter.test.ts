@@ -99,6 +99,26 @@ describe('token counting', () => {
     expect(tokenizerFamily('llama-3.3-70b')).toBe('generic-estimate');
   });
 
+  it('maps Claude on Bedrock and Vertex to the Anthropic estimate (Bedrock ids fell to the generic one, which under-counts Russian)', () => {
+    for (const id of [
+      'anthropic.claude-3-5-sonnet-20240620-v1:0',
+      'us.anthropic.claude-sonnet-4-20250514-v1:0',
+      'eu.anthropic.claude-3-7-sonnet-20250219-v1:0',
+      'apac.anthropic.claude-3-haiku-20240307-v1:0',
+      'global.anthropic.claude-sonnet-4-20250514-v1:0',
+      'arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-5-haiku-20241022-v1:0',
+      'bedrock/anthropic.claude-3-haiku-20240307-v1:0:200k',
+      'claude-sonnet-4@20250514',
+      'claude-3-5-sonnet-v2@20241022',
+    ]) {
+      expect(tokenizerFamily(id), id).toBe('anthropic-estimate');
+    }
+    expect(tokenizerFamily('openai.gpt-oss-120b-1:0')).toBe('o200k_base');
+    expect(tokenizerFamily('meta.llama3-70b-instruct-v1:0')).toBe('generic-estimate');
+    // a name merely containing "claude" is not Claude
+    expect(tokenizerFamily('my-claude-finetune')).toBe('generic-estimate');
+  });
+
   it('counts OpenAI encodings exactly (known counts), special-token text included', async () => {
     const o200k = await tokenCounterFor('gpt-4o');
     const cl100k = await tokenCounterFor('gpt-4');

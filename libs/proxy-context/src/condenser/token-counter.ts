@@ -1,4 +1,5 @@
 import type { ChatCompletionRequest, ChatMessage } from '@switchyard/proxy-core';
+import { vendorModelName } from '../catalog/model-id';
 import { mediaTokens, refusalTexts } from './media-tokens';
 import { callsOf } from './tool-call-parts';
 
@@ -69,9 +70,9 @@ const REPLY_PRIMING = 3;
 /** A tool call's envelope (id, type, braces) beyond its name and arguments. */
 const PER_TOOL_CALL = 8;
 
-/** The tokenizer family of an upstream model id. */
+/** The tokenizer family of an upstream model id (Bedrock's and Vertex AI's ids of a vendor's model too). */
 export function tokenizerFamily(model: string): TokenizerFamily {
-  const id = model.slice(model.lastIndexOf('/') + 1).toLowerCase();
+  const id = vendorModelName(model.toLowerCase());
   if (/^(gpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|gpt-oss|chatgpt-4o|o1|o3|o4)/.test(id)) return 'o200k_base';
   if (/^(gpt-4|gpt-3\.5|text-embedding)/.test(id)) return 'cl100k_base';
   if (id.startsWith('claude')) return 'anthropic-estimate';
