@@ -396,7 +396,11 @@ export class KeyRegistry {
   }
 
   async update(id: string, fields: VirtualKeyFields): Promise<VirtualKey> {
-    return this.#change(id, (current) => ({ ...current, ...definedFields(fields), updatedAt: this.#now() }));
+    return this.#change(id, (current) => ({
+      ...current,
+      ...definedFields(fields),
+      updatedAt: this.#updatedAt(current),
+    }));
   }
 
   /** A new secret for the same key (id, limits and spend stay); the old secret stops working. */
@@ -410,7 +414,7 @@ export class KeyRegistry {
         ...current,
         hash: hashKeySecret(secret, this.#secret),
         hint: keyHint(secret),
-        updatedAt: this.#now(),
+        updatedAt: this.#updatedAt(current),
       };
     });
     return { key, secret };
@@ -420,8 +424,19 @@ export class KeyRegistry {
     return this.#change(id, (current) => {
       if (current.revokedAt !== null) return undefined;
       const now = this.#now();
-      return { ...current, revokedAt: now, updatedAt: now };
+      return { ...current, revokedAt: now, updatedAt: this.#updatedAt(current, now) };
     });
+  }
+
+  /**
+   * The `updatedAt` of a key's next version: now, but always later than the version it
+   * replaces. A change is saved only over the key as it was read, told by its hash and
+   * `updatedAt` (see {@link #change}): stamped with the same time (two changes within one
+   * millisecond, or a wall clock stepped back to it), a change read before would still find
+   * it and write over it.
+   */
+  #updatedAt(current: VirtualKey, now = this.#now()): number {
+    return Math.max(now, current.updatedAt + 1);
   }
 
   async #mutable(id: string): Promise<VirtualKey> {

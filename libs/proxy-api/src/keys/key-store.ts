@@ -24,6 +24,8 @@ export interface KeyStore {
    * Replaces a stored key (same id). Resolves false when no key has that id, or, given the
    * key as it was read (`previous`), when the stored key is no longer that one (another hash or
    * `updatedAt`: changed since, here or on another instance); the caller then reads it again.
+   * Each version of a key has a later `updatedAt` than the one it replaces (the registry
+   * stamps it so, also within one millisecond or on a wall clock stepped back).
    * A stored revocation is kept (a `revokedAt` of null does not clear it): a change read before
    * the key was revoked must not bring it back.
    */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { patchAcrossRotate } from '../../test/support/key-change-race';
+import { patchAcrossPatch, patchAcrossRotate, UNRELIABLE_CLOCKS } from '../../test/support/key-change-race';
 import { KeyRegistry } from './key-registry';
 import { MemoryKeyStore } from './memory-key-store';
 
@@ -27,4 +27,11 @@ describe('MemoryKeyStore', () => {
     const store = new MemoryKeyStore();
     await patchAcrossRotate(store, store);
   });
+
+  for (const [clock, readings] of Object.entries(UNRELIABLE_CLOCKS)) {
+    it(`keeps three PATCHes made at once on ${clock}: the one read before the others is made again on them`, async () => {
+      const store = new MemoryKeyStore();
+      await patchAcrossPatch(store, store, readings);
+    });
+  }
 });

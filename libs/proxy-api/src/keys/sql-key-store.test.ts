@@ -2,7 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { openDatabase, type SqlDatabase } from '@switchyard/proxy-logging';
 import { requireService, TEST_DATABASE_URL } from '@switchyard/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { holdFirstReplace, patchAcrossRotate } from '../../test/support/key-change-race';
+import {
+  holdFirstReplace,
+  patchAcrossPatch,
+  patchAcrossRotate,
+  UNRELIABLE_CLOCKS,
+} from '../../test/support/key-change-race';
 import { KeyRegistry } from './key-registry';
 import { SqlKeyStore } from './sql-key-store';
 
@@ -126,6 +131,12 @@ describe.skipIf(!postgresUp)('SQL key store: changes made at once on two instanc
   it('keeps a rotate made while a PATCH read before it was being saved: the PATCH is made again on the rotated key', async () => {
     await withTwoInstances(patchAcrossRotate);
   });
+
+  for (const [clock, readings] of Object.entries(UNRELIABLE_CLOCKS)) {
+    it(`keeps three PATCHes made at once on ${clock}: the one read before the others is made again on them`, async () => {
+      await withTwoInstances((first, second) => patchAcrossPatch(first, second, readings));
+    });
+  }
 });
 
 describe.skipIf(!postgresUp)('SQL key spend from several instances on PostgreSQL', () => {
@@ -177,6 +188,26 @@ describe('SQL key store on SQLite', () => {
     });
     await store.close();
   });
+
+  for (const [clock, readings] of Object.entries(UNRELIABLE_CLOCKS)) {
+    it(`keeps three PATCHes made at once on ${clock}: the one read before the others is made again on them`, async () => {
+      let db: SqlDatabase;
+      try {
+        db = await openDatabase({ url: 'sqlite::memory:' });
+      } catch (error) {
+        process.stderr.write(
+          `\n!!! WARNING: SQLite unavailable (${(error as Error).message}); SKIPPING the SQLite key store test. !!!\n\n`,
+        );
+        return;
+      }
+      const store = await SqlKeyStore.open(db, { owned: true });
+      try {
+        await patchAcrossPatch(store, store, readings);
+      } finally {
+        await store.close();
+      }
+    });
+  }
 });
 
 describe.skipIf(!postgresUp)('createApp with a SQL key store', () => {

@@ -71,3 +71,65 @@ export function holdFirstReplace(store: KeyStore, options: { passPrevious?: bool
     release,
   };
 }
+
+/** What the wall clock reads at each step of {@link patchAcrossPatch}, epoch ms. */
+export interface ClockReadings {
+  /** When the key is created. */
+  created: number;
+  /** When the PATCH that is held makes its change. */
+  held: number;
+  /** When each of the two other PATCHes is made. */
+  renamed: number;
+  owned: number;
+}
+
+const T = 1_700_000_000_000;
+
+/** Wall clocks on which a change can be stamped with the `updatedAt` the held PATCH read. */
+export const UNRELIABLE_CLOCKS: Record<string, ClockReadings> = {
+  /** Every change within the same millisecond. */
+  'a clock that stands still': { created: T, held: T, renamed: T, owned: T },
+  /** Stepped back a second (NTP correcting it), then caught up with the time the key was created at. */
+  'a clock stepped back': { created: T, held: T + 1, renamed: T - 1_000, owned: T },
+};
+
+/**
+ * A PATCH on one instance reads a key, and its write waits while another instance PATCHes two
+ * other fields of it, one after the other; then it is written. Checks that every field is
+ * kept, on a wall clock that does not move forward (`readings`): the held PATCH used to find
+ * the `updatedAt` it read on the key again (another change was stamped with the same time)
+ * and wrote over both.
+ */
+export async function patchAcrossPatch(
+  first: KeyStore,
+  second: KeyStore,
+  readings: ClockReadings,
+): Promise<void> {
+  let clock = readings.created;
+  const options = {
+    staticKeys: [],
+    secret: 'race-secret-0123456789',
+    cacheTtlMs: 0,
+    cacheMaxEntries: 10,
+    now: () => clock,
+  };
+  const gated = holdFirstReplace(first);
+  const patching = new KeyRegistry({ store: gated.store, ...options });
+  const renaming = new KeyRegistry({ store: second, ...options });
+  const minted = await renaming.create({ name: 'shared', rpm: 10 });
+  clock = readings.held;
+  const updating = patching.update(minted.key.id, { rpm: 20 });
+  await gated.reached;
+  clock = readings.renamed;
+  const renamed = await renaming.update(minted.key.id, { name: 'renamed' });
+  clock = readings.owned;
+  const owned = await renaming.update(minted.key.id, { owner: 'team' });
+  gated.release();
+  const updated = await updating;
+  expect(updated).toMatchObject({ rpm: 20, name: 'renamed', owner: 'team' });
+  expect(await renaming.get(minted.key.id)).toMatchObject({ rpm: 20, name: 'renamed', owner: 'team' });
+  // every change of the key stamped later than the one before, whatever the clock read
+  expect(minted.key.updatedAt).toBeLessThan(renamed.updatedAt);
+  expect(renamed.updatedAt).toBeLessThan(owned.updatedAt);
+  expect(owned.updatedAt).toBeLessThan(updated.updatedAt);
+}
