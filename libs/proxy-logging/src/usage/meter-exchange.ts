@@ -56,34 +56,104 @@ const MAX_TAIL_MODEL_CHARS = 256;
 /**
  * The JSON answer of an embeddings endpoint (OpenAI's shape: `data`, then `model` and `usage`);
  * when the capture bound cut its middle, as a batch of base64 vectors past 8 MiB is, the
- * `usage` and `model` its kept tail holds, as `{ usage, model }`: undefined without a usage.
- * Only for answers whose cut part holds nothing but vectors (see {@link lastKeyedValueAt}).
+ * `usage` and `model` its kept text holds, as `{ usage, model }`: undefined without a usage.
+ * Only for answers whose cut part holds nothing but vectors, numbers or base64 strings
+ * (`A-Z a-z 0-9 + / =`), which cannot hold a key: the last `"usage"` and `"model"` keys of the
+ * kept text are the answer's own.
  */
 export function embeddingsResponseJson(exchange: MeterExchange): unknown {
-  if (exchange.responseTruncated !== true) return parseJson(exchange.responseText);
-  const text = exchange.responseText ?? '';
-  const usage = objectAt(text, lastKeyedValueAt(text, 'usage', '{'));
-  if (usage === undefined) return undefined;
-  const model = stringAt(text, lastKeyedValueAt(text, 'model', '"'));
-  return model === undefined || model.length > MAX_TAIL_MODEL_CHARS ? { usage } : { usage, model };
+  return cutResponseJson(exchange, 'usage', 'model', () => true);
 }
 
 /**
- * Where the value of the last `"<key>":` of `text` starts, when it starts with `opening`; -1
- * when there is none. The kept text is a head and a tail joined, and the tail may begin inside
- * a string, whose content a search could take for a key. Not in an embeddings answer: its
- * vectors are numbers or base64 strings (`A-Z a-z 0-9 + / =`), which cannot hold a quote, so a
- * `"usage"` before a colon is a key of the answer's own, and the last one is the answer's
- * (after `data`), in the tail.
+ * The JSON answer of an endpoint that puts its usage (and model) at its top level after its bulk
+ * data (a GPT image model's base64 images, a Gemini image model's candidates); when the capture
+ * bound cut its middle, the `usageKey` object and `modelKey` string of its top level that its
+ * kept tail holds, as `{ [usageKey]: ..., [modelKey]: ... }`: undefined without the usage. An
+ * answer that is a list of such objects (a stream sent as one JSON array) gives its last one's.
+ * The cut part may hold objects with keys the model chose (a function call's arguments): a key
+ * found in one is not at the top level (see {@link closesTopLevel}), and is passed over.
  */
-function lastKeyedValueAt(text: string, key: string, opening: string): number {
+export function topLevelResponseJson(exchange: MeterExchange, usageKey: string, modelKey?: string): unknown {
+  return cutResponseJson(exchange, usageKey, modelKey, closesTopLevel);
+}
+
+/**
+ * The answer parsed, or when cut the last `usageKey` object and `modelKey` string of its kept
+ * text whose place `accepts` (given the text and where the value ends).
+ */
+function cutResponseJson(
+  exchange: MeterExchange,
+  usageKey: string,
+  modelKey: string | undefined,
+  accepts: (text: string, end: number) => boolean,
+): unknown {
+  if (exchange.responseTruncated !== true) return parseJson(exchange.responseText);
+  const text = exchange.responseText ?? '';
+  const usage = objectAt(text, lastKeyedValueAt(text, usageKey, '{', accepts));
+  if (usage === undefined) return undefined;
+  const model =
+    modelKey === undefined ? undefined : stringAt(text, lastKeyedValueAt(text, modelKey, '"', accepts));
+  return modelKey === undefined || model === undefined || model.length > MAX_TAIL_MODEL_CHARS
+    ? { [usageKey]: usage }
+    : { [usageKey]: usage, [modelKey]: model };
+}
+
+/**
+ * Every object value of a `"<key>":` in `text`, at any depth, last first (the grounding metadata
+ * of each candidate a cut Gemini answer kept). As in {@link keyedValuesAt}, each is the value of
+ * a key of the answer, but of any object in it: for keys only the objects meant have.
+ */
+export function keyedObjectsIn(text: string, key: string): Record<string, unknown>[] {
+  const found: Record<string, unknown>[] = [];
+  for (const start of keyedValuesAt(text, key, '{')) {
+    const value = objectAt(text, start);
+    if (value !== undefined) found.push(value);
+  }
+  return found;
+}
+
+/**
+ * Where each value of a `"<key>":` of `text` that starts with `opening` starts, last first. The
+ * kept text is a head and a tail joined, and the tail may begin inside a string, whose content a
+ * search could take for a key. It cannot: within a JSON string every quote is escaped, so a quote
+ * right after the key's last letter ends a string, and one that a colon follows ends a key.
+ */
+function* keyedValuesAt(text: string, key: string, opening: string): Generator<number> {
   const quoted = `"${key}"`;
   const separator = /\s*:\s*/y;
   for (let at = text.lastIndexOf(quoted); at >= 0; at = at > 0 ? text.lastIndexOf(quoted, at - 1) : -1) {
     separator.lastIndex = at + quoted.length;
-    if (separator.exec(text) !== null && text[separator.lastIndex] === opening) return separator.lastIndex;
+    if (separator.exec(text) !== null && text[separator.lastIndex] === opening) yield separator.lastIndex;
+  }
+}
+
+/** Where the value of the last `"<key>":` of `text` that starts with `opening` and whose place `accepts` starts; -1 when none. */
+function lastKeyedValueAt(
+  text: string,
+  key: string,
+  opening: string,
+  accepts: (text: string, end: number) => boolean,
+): number {
+  for (const start of keyedValuesAt(text, key, opening)) {
+    const end = jsonValueEnd(text, start);
+    if (end >= 0 && accepts(text, end)) return start;
   }
   return -1;
+}
+
+/**
+ * True when what follows a value ending at `end` of `text` is the rest of the top-level object
+ * (sibling keys, then its closing brace) and the end of the text, or of a list of such objects
+ * after its last one: the value was the top-level object's. What follows a value nested deeper
+ * closes the object (or array) it is in first, and does not read as members of one object.
+ */
+function closesTopLevel(text: string, end: number): boolean {
+  const rest = text.slice(end).trimEnd().replace(/\]$/, '').trimStart();
+  if (rest === '}') return true;
+  if (!rest.startsWith(',')) return false;
+  const members = parseJson(`{${rest.slice(1)}`);
+  return typeof members === 'object' && members !== null && !Array.isArray(members);
 }
 
 /**

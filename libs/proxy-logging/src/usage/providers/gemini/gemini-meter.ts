@@ -1,12 +1,13 @@
 import { GeminiWebSearches, mapGeminiUsage } from '@switchyard/proxy-core';
 import {
   isEventStream,
+  keyedObjectsIn,
   num,
   record,
-  responseJson,
   sseJson,
   str,
   succeeded,
+  topLevelResponseJson,
   type MeterExchange,
 } from '../../meter-exchange';
 import type { MeteredUsage } from '../../metered-usage';
@@ -34,6 +35,22 @@ export function geminiTokens(value: unknown): TokenUsage | undefined {
   return tokenUsageFromChatUsage(mapGeminiUsage(usage));
 }
 
+/**
+ * The chunks of a whole answer (one object, or a stream sent as one JSON array). An answer the
+ * capture bound cut (an image model's base64 images past 8 MiB) gives its kept tail's
+ * `usageMetadata` and `modelVersion`, which follow the candidates at its top level (the last
+ * chunk's, for an array), and the grounding metadata of the candidates it kept: a candidate's
+ * follows its content, so that of an answer's one candidate is kept.
+ */
+function wholeChunks(exchange: MeterExchange): unknown[] {
+  const answer = topLevelResponseJson(exchange, 'usageMetadata', 'modelVersion');
+  if (exchange.responseTruncated !== true || answer === undefined) return [answer].flat();
+  const candidates = keyedObjectsIn(exchange.responseText ?? '', 'groundingMetadata').map(
+    (groundingMetadata) => ({ groundingMetadata }),
+  );
+  return [{ ...record(answer), candidates }];
+}
+
 // the Gemini API's OpenAI-compatible endpoints (`/v1beta/openai/chat/completions`, `/embeddings`,
 // ...), which answer in OpenAI's shapes
 const OPENAI_COMPATIBLE = /^\/v1[^/]*\/openai\//;
@@ -51,7 +68,7 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   // streamed as SSE (alt=sse) or as one JSON array; each chunk repeats the running totals
   const chunks: unknown[] = isEventStream(exchange)
     ? sseJson(exchange).map((event) => event.json)
-    : [responseJson(exchange)].flat();
+    : wholeChunks(exchange);
   let tokens: TokenUsage | undefined;
   let model = pathModel;
   // Grounding with Google Search, read as the Gemini adapter reads it (over every chunk)
@@ -70,7 +87,8 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 
 /**
  * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens, and
- * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); on
+ * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); an
+ * answer past the capture bound (base64 images) by the usage in its kept tail; on
  * Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
  * (tokens, and the billable characters of the models billed by character) and Imagen (images);
  * on the Gemini API, Imagen at `models/<model>:predict` (images), and the OpenAI-compatible

@@ -263,3 +263,120 @@ describe('openai meter: embeddings past the capture bound', () => {
     ).toBeUndefined();
   });
 });
+
+/** A base64 PNG of about `bytes` characters (no quote can occur in it). */
+const png = (bytes: number): string => `iVBORw0KGgo${'A'.repeat(bytes)}`;
+
+/** An Images API exchange whose answer, `answer`, was cut by the capture bound. */
+function cutImages(
+  answer: string,
+  request: Pick<MeterExchange, 'requestText' | 'requestTruncated'>,
+  path = '/images/generations',
+): MeterExchange {
+  const responseText = cutByTheCaptureBound(answer, 4_000);
+  return {
+    method: 'POST',
+    url: new URL(`https://api.openai.com/v1${path}`),
+    requestHeaders: { 'content-type': 'application/json' },
+    ...request,
+    status: 200,
+    responseHeaders: { 'content-type': 'application/json' },
+    responseText,
+    responseTruncated: true,
+    responseBytes: answer.length,
+  };
+}
+
+// a GPT image model's answer puts its `usage` after the base64 images of `data`
+// (https://platform.openai.com/docs/api-reference/images/object): a few large images pass the
+// 8 MiB capture bound, and the usage is in the kept tail
+describe('openai meter: images past the capture bound', () => {
+  const pricing = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
+  const usage = {
+    total_tokens: 18_850,
+    input_tokens: 50,
+    output_tokens: 18_800,
+    input_tokens_details: { text_tokens: 50, image_tokens: 0 },
+  };
+  const answer = (indent?: number): string =>
+    JSON.stringify(
+      {
+        created: 1713833628,
+        background: 'opaque',
+        data: [{ b64_json: png(20_000) }, { b64_json: png(20_000) }, { b64_json: png(20_000) }],
+        output_format: 'png',
+        quality: 'high',
+        size: '1536x1024',
+        usage,
+      },
+      null,
+      indent,
+    );
+  const request = JSON.stringify({
+    model: 'gpt-image-1',
+    prompt: 'A cute baby sea otter',
+    n: 3,
+    quality: 'high',
+  });
+
+  it('meters the usage at the end of a cut answer, and prices it as the whole one', () => {
+    const whole = openAIMeter.meter({
+      ...cutImages(answer(), { requestText: request }),
+      responseText: answer(),
+      responseTruncated: false,
+    });
+    for (const indent of [undefined, 2]) {
+      const cut = openAIMeter.meter(cutImages(answer(indent), { requestText: request }));
+      expect(cut).toEqual({
+        provider: 'openai',
+        model: 'gpt-image-1',
+        operation: 'image',
+        tokens: { inputTokens: 50, outputTokens: 18_800, imageInputTokens: 0, imageOutputTokens: 18_800 },
+        units: {},
+      });
+      expect(cut).toEqual(whole);
+      // 50 x $5 + 18800 x $40 per 1M tokens
+      expect(pricing.meteredCostUsd(cut!)).toBe(0.75225);
+    }
+  });
+
+  it('meters no usage from a cut answer whose usage did not come, whatever its text quotes', () => {
+    // the answer stops inside its usage (the upstream went away)
+    expect(openAIMeter.meter(cutImages(answer().slice(0, -20), { requestText: request }))).toBeUndefined();
+    // a usage quoted in a string of the tail is not the answer's
+    const quoting = JSON.stringify({
+      created: 1713833628,
+      data: [{ b64_json: png(20_000), revised_prompt: `An otter saying "usage": ${JSON.stringify(usage)}` }],
+    });
+    expect(openAIMeter.meter(cutImages(quoting, { requestText: request }))).toBeUndefined();
+  });
+
+  it("counts a cut DALL·E answer's images by the request's `n`, when the request was kept whole", () => {
+    const dallE = JSON.stringify({
+      created: 1713833628,
+      data: Array.from({ length: 10 }, () => ({ b64_json: png(2_000) })),
+    });
+    const asked = (body: Record<string, unknown>) =>
+      openAIMeter.meter(cutImages(dallE, { requestText: JSON.stringify(body) }));
+    expect(
+      asked({ model: 'dall-e-2', prompt: 'An otter', n: 10, size: '512x512', response_format: 'b64_json' }),
+    ).toEqual({
+      provider: 'openai',
+      model: 'dall-e-2',
+      operation: 'image',
+      units: { images: 10 },
+      priceVariant: 'standard/512x512',
+    });
+    // without `n`, the API's default: one image
+    expect(asked({ model: 'dall-e-3', prompt: 'An otter', response_format: 'b64_json' })?.units).toEqual({
+      images: 1,
+    });
+    // a request not kept whole may have lost its `n`: nothing is counted
+    expect(
+      openAIMeter.meter(
+        cutImages(dallE, { requestText: '{"model":"dall-e-2","n":10', requestTruncated: true }),
+      ),
+    ).toBeUndefined();
+    expect(openAIMeter.meter(cutImages(dallE, {}))).toBeUndefined();
+  });
+});

@@ -8,6 +8,7 @@ import {
   sseJson,
   str,
   succeeded,
+  topLevelResponseJson,
   wholeRequestCharacters,
   type MeterExchange,
 } from '../../meter-exchange';
@@ -19,7 +20,8 @@ import { readOpenAIExchange, readOpenAIUsage } from './read-openai-usage';
 /**
  * The token usage of a GPT image model's answer, whole or streamed (`image_generation.completed`
  * and `image_edit.completed` carry it). Its output tokens are the generated image's tokens
- * unless `output_tokens_details` splits them.
+ * unless `output_tokens_details` splits them. A whole answer past the capture bound (a few large
+ * base64 images) is read from its kept tail, where its `usage` follows `data`.
  * @see https://platform.openai.com/docs/api-reference/images/object
  */
 function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
@@ -27,7 +29,7 @@ function imageTokens(exchange: MeterExchange): TokenUsage | undefined {
   if (isEventStream(exchange)) {
     for (const { json } of sseJson(exchange)) tokens = readOpenAIUsage(record(json)['usage']) ?? tokens;
   } else {
-    tokens = readOpenAIUsage(record(responseJson(exchange))['usage']);
+    tokens = readOpenAIUsage(record(topLevelResponseJson(exchange, 'usage'))['usage']);
   }
   if (tokens !== undefined && tokens.imageOutputTokens === undefined)
     tokens.imageOutputTokens = tokens.outputTokens;
@@ -134,10 +136,11 @@ export function meterOpenAIShaped(
     const model = requestModel ?? requestFormField(exchange, 'model') ?? 'dall-e-2';
     const tokens = imageTokens(exchange);
     if (tokens !== undefined) return { provider: name, model, operation: 'image', tokens, units: {} };
-    const body = record(responseJson(exchange));
-    const images = Array.isArray(body['data']) ? body['data'].length : 0;
-    if (images === 0) return undefined;
-    const variant = dallEVariant(model, (field) => str(request[field]) ?? requestFormField(exchange, field));
+    const field = (name: string): string | undefined =>
+      str(request[name]) ?? requestFormField(exchange, name);
+    const images = answeredImages(exchange, model, request, field);
+    if (images === undefined || images === 0) return undefined;
+    const variant = dallEVariant(model, field);
     return {
       provider: name,
       model,
@@ -175,6 +178,33 @@ export function meterOpenAIShaped(
   }
   const operation = path.endsWith('/embeddings') ? 'embeddings' : 'chat';
   return { provider: name, ...named, operation, tokens, units: {} };
+}
+
+/**
+ * The images of an answer without usage (DALL·E's): those of `data`; for a DALL·E answer the
+ * capture bound cut (ten base64 images of `dall-e-2` pass 8 MiB), the request's `n` (the API's
+ * default, 1, without it), which the answer holds as many of, when the request was kept whole.
+ * Undefined when neither is known: a cut answer of another model (a GPT image model's whose
+ * usage did not come) is not counted by its request.
+ */
+function answeredImages(
+  exchange: MeterExchange,
+  model: string,
+  request: Record<string, unknown>,
+  field: (name: string) => string | undefined,
+): number | undefined {
+  if (exchange.responseTruncated !== true) {
+    const data = record(responseJson(exchange))['data'];
+    return Array.isArray(data) ? data.length : undefined;
+  }
+  // a request cut by its capture bound (an edit's uploaded image) may have lost its `n`
+  if (
+    !model.startsWith('dall-e-') ||
+    exchange.requestTruncated === true ||
+    exchange.requestText === undefined
+  )
+    return undefined;
+  return num(request['n']) ?? num(field('n')) ?? 1;
 }
 
 /** `…/chat/completions/{id}`: one stored chat completion (not its `/messages`). */
