@@ -3,6 +3,8 @@ import { createPricingRegistry } from '../../../pricing/pricing-registry';
 import type { MeterExchange } from '../../meter-exchange';
 import { geminiMeter } from './gemini-meter';
 
+const VERTEX =
+  'https://us-central1-aiplatform.googleapis.com/v1/projects/my-project/locations/us-central1/publishers/google/models';
 const GEMINI_API = 'https://generativelanguage.googleapis.com/v1beta/models';
 
 function exchange(url: string, answer: string, extra: Partial<MeterExchange> = {}): MeterExchange {
@@ -18,6 +20,84 @@ function exchange(url: string, answer: string, extra: Partial<MeterExchange> = {
     ...extra,
   };
 }
+
+const answer = (
+  usageMetadata: Record<string, unknown>,
+  model = 'gemini-2.5-pro',
+): Record<string, unknown> => ({
+  candidates: [{ content: { role: 'model', parts: [{ text: 'Hi!' }] }, finishReason: 'STOP', index: 0 }],
+  usageMetadata,
+  modelVersion: model,
+  createTime: '2026-11-23T12:00:00.000000Z',
+  responseId: 'resp-1',
+});
+
+// Vertex AI says which quota served a request (`usageMetadata.trafficType`): pay-as-you-go
+// (`ON_DEMAND`), Flex or Priority pay-as-you-go, whose per-token rates differ from the standard
+// ones, or Provisioned Throughput, paid for ahead
+// (https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/GenerateContentResponse#TrafficType,
+// https://cloud.google.com/vertex-ai/generative-ai/docs/deploy/consumption-options)
+describe('gemini meter: Vertex AI traffic types', () => {
+  const usage = { promptTokenCount: 100_000, candidatesTokenCount: 10_000, totalTokenCount: 110_000 };
+  const generate = (trafficType?: string) =>
+    geminiMeter.meter(
+      exchange(
+        `${VERTEX}/gemini-2.5-pro:generateContent`,
+        JSON.stringify(answer(trafficType === undefined ? usage : { ...usage, trafficType })),
+      ),
+    );
+  const catalog = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
+
+  it('names the tier each traffic type is billed on', () => {
+    expect(generate()?.tokens?.serviceTier).toBeUndefined();
+    expect(generate('TRAFFIC_TYPE_UNSPECIFIED')?.tokens?.serviceTier).toBeUndefined();
+    expect(generate('ON_DEMAND')?.tokens?.serviceTier).toBe('on_demand');
+    expect(generate('ON_DEMAND_FLEX')?.tokens?.serviceTier).toBe('flex');
+    expect(generate('ON_DEMAND_PRIORITY')?.tokens?.serviceTier).toBe('priority');
+    expect(generate('PROVISIONED_THROUGHPUT')?.tokens?.serviceTier).toBe('provisioned_throughput');
+  });
+
+  it('prices pay-as-you-go at the standard rates, and the other tiers only at rates configured for them', () => {
+    // 100000 x $1.25 + 10000 x $10 per 1M tokens
+    expect(catalog.meteredCostUsd(generate()!)).toBe(0.225);
+    expect(catalog.meteredCostUsd(generate('ON_DEMAND')!)).toBe(0.225);
+    for (const tier of ['ON_DEMAND_FLEX', 'ON_DEMAND_PRIORITY', 'PROVISIONED_THROUGHPUT'])
+      expect(catalog.meteredCostUsd(generate(tier)!), tier).toBeNull();
+    expect(catalog.counters.unknownPriceByKey.get('gemini/gemini-2.5-pro:service_tier_flex')).toBe(1);
+    const configured = createPricingRegistry({
+      models: {
+        'gemini/gemini-2.5-pro': {
+          inputPerMTok: 1.25,
+          outputPerMTok: 10,
+          serviceTiers: {
+            flex: { inputPerMTok: 0.625, outputPerMTok: 5 },
+            provisioned_throughput: { inputPerMTok: 0, outputPerMTok: 0 },
+          },
+        },
+      },
+    });
+    expect(configured.meteredCostUsd(generate('ON_DEMAND_FLEX')!)).toBe(0.1125);
+    expect(configured.meteredCostUsd(generate('PROVISIONED_THROUGHPUT')!)).toBe(0);
+  });
+
+  it("takes a stream's traffic type from its chunks, the last that names one", () => {
+    const chunk = (body: Record<string, unknown>) => `data: ${JSON.stringify(body)}\r\n\r\n`;
+    const streamed = geminiMeter.meter(
+      exchange(
+        `${VERTEX}/gemini-2.5-pro:streamGenerateContent?alt=sse`,
+        chunk(
+          answer({ promptTokenCount: 100_000, totalTokenCount: 100_000, trafficType: 'ON_DEMAND_FLEX' }),
+        ) + chunk(answer({ ...usage, trafficType: 'ON_DEMAND_FLEX' })),
+        { responseHeaders: { 'content-type': 'text/event-stream' } },
+      ),
+    );
+    expect(streamed?.tokens).toMatchObject({
+      inputTokens: 100_000,
+      outputTokens: 10_000,
+      serviceTier: 'flex',
+    });
+  });
+});
 
 /** A base64 PNG of about `bytes` characters (no quote can occur in it). */
 const png = (bytes: number): string => `iVBORw0KGgo${'A'.repeat(bytes)}`;

@@ -1,4 +1,4 @@
-import { GeminiWebSearches, mapGeminiUsage } from '@switchyard/proxy-core';
+import { GeminiWebSearches, mapGeminiUsage, ownEntry } from '@switchyard/proxy-core';
 import {
   isEventStream,
   keyedObjectsIn,
@@ -33,6 +33,28 @@ export function geminiTokens(value: unknown): TokenUsage | undefined {
   if (num(usage['promptTokenCount']) === undefined) return undefined;
   // mapGeminiUsage reads every field leniently, so an unchecked body is safe to hand it
   return tokenUsageFromChatUsage(mapGeminiUsage(usage));
+}
+
+// Vertex AI's traffic types (`usageMetadata.trafficType`) as service tiers, named as OpenAI's are
+// where they mean the same: pay-as-you-go is the standard tier, Flex and Priority pay-as-you-go
+// have rates of their own, and Provisioned Throughput is paid for ahead, by capacity
+const TRAFFIC_TIERS: Readonly<Record<string, string>> = {
+  ON_DEMAND: 'on_demand',
+  ON_DEMAND_FLEX: 'flex',
+  ON_DEMAND_PRIORITY: 'priority',
+  PROVISIONED_THROUGHPUT: 'provisioned_throughput',
+};
+
+/**
+ * The service tier of a `usageMetadata.trafficType`: its name above, another (a type added since)
+ * lower-cased, so it is unpriced unless configured rather than priced at the standard rates;
+ * undefined when absent or unspecified.
+ * @see https://cloud.google.com/vertex-ai/generative-ai/docs/reference/rest/v1/GenerateContentResponse#TrafficType
+ */
+function trafficTier(value: unknown): string | undefined {
+  const type = str(value);
+  if (type === undefined || type === 'TRAFFIC_TYPE_UNSPECIFIED') return undefined;
+  return ownEntry(TRAFFIC_TIERS, type) ?? type.toLowerCase();
 }
 
 /**
@@ -71,24 +93,30 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
     : wholeChunks(exchange);
   let tokens: TokenUsage | undefined;
   let model = pathModel;
+  let tier: string | undefined;
   // Grounding with Google Search, read as the Gemini adapter reads it (over every chunk)
   const searches = new GeminiWebSearches();
   for (const chunk of chunks) {
     const body = record(chunk);
-    tokens = geminiTokens(body['usageMetadata']) ?? tokens;
+    const usage = record(body['usageMetadata']);
+    tokens = geminiTokens(usage) ?? tokens;
+    tier = trafficTier(usage['trafficType']) ?? tier;
     model = str(body['modelVersion']) ?? model;
     searches.add(chunk);
   }
   if (tokens === undefined) return undefined;
   if (searches.count > 0) tokens.webSearches = searches.count;
+  if (tier !== undefined) tokens.serviceTier = tier;
   const operation = exchange.url.pathname.includes(':embed') ? 'embeddings' : 'generate';
   return { provider: 'gemini', ...(model === undefined ? {} : { model }), operation, tokens, units: {} };
 }
 
 /**
- * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens, and
- * the Google searches of Grounding with Google Search (`groundingMetadata.webSearchQueries`); an
- * answer past the capture bound (base64 images) by the usage in its kept tail; on
+ * Google Gemini (AI Studio and Vertex AI): `usageMetadata` with cached and thinking tokens and,
+ * on Vertex AI, the traffic type it was served as (`trafficType`: Flex, Priority, Provisioned
+ * Throughput) as its service tier, and the Google searches of Grounding with Google Search
+ * (`groundingMetadata.webSearchQueries`); an answer past the capture bound (base64 images) by the
+ * usage in its kept tail; on
  * Vertex AI, Google's models at `publishers/google/models/<model>:predict`: text embeddings
  * (tokens, and the billable characters of the models billed by character) and Imagen (images);
  * on the Gemini API, Imagen at `models/<model>:predict` (images), and the OpenAI-compatible
@@ -105,6 +133,6 @@ export const geminiMeter: ProviderMeter = {
   label: 'Google Gemini',
   hosts: ['generativelanguage.googleapis.com', '*-aiplatform.googleapis.com', 'aiplatform.googleapis.com'],
   units:
-    'tokens (input, cached, output, thinking; image and audio by modality); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images; OpenAI-compatible endpoints (`/v1beta/openai/...`): tokens of their OpenAI-shaped usage',
+    'tokens (input, cached, output, thinking; image and audio by modality; the Vertex AI traffic type as the service tier); Google Search grounding (searches); Vertex AI `:predict`: embedding tokens (billable characters of text embedding models), Imagen images; Gemini API `:predict`: Imagen images; OpenAI-compatible endpoints (`/v1beta/openai/...`): tokens of their OpenAI-shaped usage',
   meter,
 };
