@@ -61,7 +61,8 @@ export interface MeteredUsage {
   billedObject?: string;
   /**
    * The id of what this exchange read when that was billed before (a stored chat completion read
-   * back, an object the registry billed once already): the exchange costs nothing, and its usage
+   * back, an object the registry billed once already), or of what bills it as a part (an
+   * Assistants run step, whose usage its run's bills): the exchange costs nothing, and its usage
    * holds no tokens or units.
    */
   alreadyBilled?: string;

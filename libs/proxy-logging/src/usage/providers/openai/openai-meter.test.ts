@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { MeterExchange } from '../../meter-exchange';
 import { createPricingRegistry } from '../../../pricing/pricing-registry';
+import { createMeterRegistry } from '../../meter-registry';
 import { openAIMeter } from './openai-meter';
 
 const INPUT = 'The quick brown fox jumped over the lazy dog.';
@@ -261,6 +262,148 @@ describe('openai meter: embeddings past the capture bound', () => {
         responseTruncated: true,
       }),
     ).toBeUndefined();
+  });
+});
+
+const THREAD = 'https://api.openai.com/v1/threads/thread_abc123';
+
+/** A run of the Assistants API, as `GET /threads/{thread}/runs/{run}` answers it. */
+const run = (status: string, usage: Record<string, number> | null): Record<string, unknown> => ({
+  id: 'run_abc123',
+  object: 'thread.run',
+  created_at: 1699063290,
+  assistant_id: 'asst_abc123',
+  thread_id: 'thread_abc123',
+  status,
+  model: 'gpt-4o',
+  tools: [{ type: 'code_interpreter' }],
+  usage,
+});
+
+/** One of its steps (`GET /threads/{thread}/runs/{run}/steps/{step}`), whose usage is part of the run's. */
+const step = (usage: Record<string, number>): Record<string, unknown> => ({
+  id: 'step_abc123',
+  object: 'thread.run.step',
+  created_at: 1699063291,
+  run_id: 'run_abc123',
+  assistant_id: 'asst_abc123',
+  thread_id: 'thread_abc123',
+  type: 'message_creation',
+  status: 'completed',
+  step_details: { type: 'message_creation', message_creation: { message_id: 'msg_abc123' } },
+  usage,
+});
+
+function assistants(method: string, path: string, answer: string, stream = false): MeterExchange {
+  return {
+    method,
+    url: new URL(`${THREAD}${path}`),
+    requestHeaders: { 'content-type': 'application/json', 'openai-beta': 'assistants=v2' },
+    ...(method === 'POST'
+      ? { requestText: JSON.stringify({ assistant_id: 'asst_abc123', ...(stream ? { stream: true } : {}) }) }
+      : {}),
+    status: 200,
+    responseHeaders: { 'content-type': stream ? 'text/event-stream' : 'application/json' },
+    responseText: answer,
+    responseBytes: answer.length,
+  };
+}
+
+const named = (...events: [string, unknown][]): string =>
+  events
+    .map(
+      ([event, data]) =>
+        `event: ${event}\ndata: ${typeof data === 'string' ? data : JSON.stringify(data)}\n\n`,
+    )
+    .join('');
+
+// a run's `usage` is null until it reaches a terminal status, then the run's whole use, the sum of
+// its steps' (https://platform.openai.com/docs/api-reference/runs/object); clients poll the run
+// until then, and may read it and its steps again after
+describe('openai meter: Assistants runs', () => {
+  const pricing = createPricingRegistry({ now: () => new Date('2026-11-23T12:00:00Z') });
+  const total = { prompt_tokens: 100_000, completion_tokens: 1_000, total_tokens: 101_000 };
+
+  it('bills a finished run once, at the poll that finds it done, and its later reads at no cost', () => {
+    const meters = createMeterRegistry();
+    const poll = (answer: Record<string, unknown>) =>
+      meters.meter(assistants('GET', '/runs/run_abc123', JSON.stringify(answer)));
+    expect(poll(run('in_progress', null))).toBeUndefined();
+    const done = poll(run('completed', total));
+    expect(done).toEqual({
+      provider: 'openai',
+      model: 'gpt-4o',
+      operation: 'chat',
+      tokens: { inputTokens: 100_000, outputTokens: 1_000 },
+      units: {},
+      billedObject: 'run_abc123',
+    });
+    // 100000 x $2.50 + 1000 x $10 per 1M tokens
+    expect(pricing.meteredCostUsd(done!)).toBe(0.26);
+    const again = poll(run('completed', total));
+    expect(again).toMatchObject({ alreadyBilled: 'run_abc123', attributes: { billed_before: 'run_abc123' } });
+    expect(again?.tokens).toBeUndefined();
+    expect(pricing.meteredCostUsd(again!)).toBe(0);
+  });
+
+  it("meters a run's step at no cost: its usage is billed with the run's", () => {
+    const usage = createMeterRegistry().meter(
+      assistants('GET', '/runs/run_abc123/steps/step_abc123', JSON.stringify(step(total))),
+    );
+    expect(usage).toEqual({
+      provider: 'openai',
+      operation: 'chat',
+      units: {},
+      attributes: { billed_with_run: 'run_abc123' },
+      alreadyBilled: 'run_abc123',
+    });
+    expect(pricing.meteredCostUsd(usage!)).toBe(0);
+  });
+
+  it("bills a streamed run by the finished run's usage, not its steps', once whatever reads it after", () => {
+    const meters = createMeterRegistry();
+    const firstStep = { prompt_tokens: 40_000, completion_tokens: 200, total_tokens: 40_200 };
+    // the run stops for a tool's output: not finished, its steps' usage is not the run's
+    const paused = meters.meter(
+      assistants(
+        'POST',
+        '/runs',
+        named(
+          ['thread.run.created', run('queued', null)],
+          ['thread.run.step.completed', { ...step(firstStep), type: 'tool_calls' }],
+          ['thread.run.requires_action', run('requires_action', null)],
+          ['done', '[DONE]'],
+        ),
+        true,
+      ),
+    );
+    expect(paused).toBeUndefined();
+    // the tool's output submitted, the run goes on to its end: its usage counts both steps
+    const finished = meters.meter(
+      assistants(
+        'POST',
+        '/runs/run_abc123/submit_tool_outputs',
+        named(
+          [
+            'thread.run.step.completed',
+            step({ prompt_tokens: 60_000, completion_tokens: 800, total_tokens: 60_800 }),
+          ],
+          ['thread.run.completed', run('completed', total)],
+          ['done', '[DONE]'],
+        ),
+        true,
+      ),
+    );
+    expect(finished).toEqual({
+      provider: 'openai',
+      model: 'gpt-4o',
+      operation: 'chat',
+      tokens: { inputTokens: 100_000, outputTokens: 1_000 },
+      units: {},
+      billedObject: 'run_abc123',
+    });
+    const read = meters.meter(assistants('GET', '/runs/run_abc123', JSON.stringify(run('completed', total))));
+    expect(pricing.meteredCostUsd(read!)).toBe(0);
   });
 });
 

@@ -149,6 +149,7 @@ export function meterOpenAIShaped(
       ...(variant === undefined ? {} : { priceVariant: variant }),
     };
   }
+  if (ASSISTANTS_PATH.test(path)) return meterAssistantsRun(name, exchange);
   const { tokens, model, id } = readOpenAIExchange(exchange, usageKeys);
   if (tokens === undefined) return undefined;
   const named = model === undefined ? {} : { model };
@@ -205,6 +206,55 @@ function answeredImages(
   )
     return undefined;
   return num(request['n']) ?? num(field('n')) ?? 1;
+}
+
+/** `…/threads/…`: the Assistants API (threads, their messages and runs, the runs' steps). */
+const ASSISTANTS_PATH = /\/threads(?:\/|$)/;
+
+/**
+ * The usage of an Assistants API exchange: a run's, billed once (`billedObject`: its id) by the
+ * first exchange that shows it finished (a poll, `GET …/runs/{run}`, or a stream's
+ * `thread.run.completed`), its later reads at no cost. A run's `usage` is null until it ends,
+ * then the sum of its steps': a step read (`GET …/steps/{step}`) is metered at no cost, as part
+ * of its run's, and a stream's step events are not counted apart from the run.
+ * @see https://platform.openai.com/docs/api-reference/runs/object
+ * @see https://platform.openai.com/docs/api-reference/run-steps/step-object
+ * @see https://platform.openai.com/docs/api-reference/assistants-streaming/events
+ */
+function meterAssistantsRun(name: string, exchange: MeterExchange): MeteredUsage | undefined {
+  // whole: one object (a run, a step, a message, a list); streamed: the events' objects
+  const objects = isEventStream(exchange)
+    ? sseJson(exchange).map(({ json }) => record(json))
+    : [record(responseJson(exchange))];
+  const step = objects.length === 1 && objects[0]?.['object'] === 'thread.run.step' ? objects[0] : undefined;
+  if (step !== undefined) {
+    const run = str(step['run_id']) ?? '';
+    return {
+      provider: name,
+      operation: 'chat',
+      units: {},
+      attributes: { billed_with_run: run },
+      alreadyBilled: run,
+    };
+  }
+  let tokens: TokenUsage | undefined;
+  let model: string | undefined;
+  let id: string | undefined;
+  for (const object of objects) {
+    if (object['object'] !== 'thread.run') continue;
+    model = str(object['model']) ?? model;
+    id = str(object['id']) ?? id;
+    tokens = readOpenAIUsage(object['usage']) ?? tokens;
+  }
+  if (tokens === undefined) return undefined;
+  return {
+    provider: name,
+    ...(model === undefined ? {} : { model }),
+    operation: 'chat',
+    tokens,
+    units: {},
+    ...(id === undefined ? {} : { billedObject: id }),
+  };
 }
 
 /** `…/chat/completions/{id}`: one stored chat completion (not its `/messages`). */
