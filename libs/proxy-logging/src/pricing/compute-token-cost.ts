@@ -15,6 +15,8 @@ export interface CostBreakdown {
   /** Image tokens in and out, and images priced per image. */
   imagesUsd: number;
   webSearchUsd: number;
+  /** File search tool calls (OpenAI's Responses API). */
+  fileSearchUsd: number;
   requestUsd: number;
   /**
    * Web searches left out of the cost: neither the price nor the provider's default has a
@@ -129,11 +131,12 @@ export function computeTokenCost(
   };
   const inputUsd = micro(plainIn, rates.inputPerMTok) / 1e6;
   const cachedInputUsd = micro(cached, rates.cachedInputPerMTok, rates.inputPerMTok) / 1e6;
-  // 1h writes cost more than 5-minute ones; a split the usage does not give cannot be guessed
+  // 1h writes cost more than 5-minute ones; a split the usage does not give cannot be guessed,
+  // nor can the rate of 1h writes a price does not have (no fallback: the 5-minute rate is low)
   if (cacheWrite > 0 && usage.cacheWrite1hTokens === undefined && hasDistinct1hRate(rates)) complete = false;
   const cacheWriteUsd =
     (micro(cacheWrite - cacheWrite1h, rates.cacheWritePerMTok, rates.inputPerMTok) +
-      micro(cacheWrite1h, rates.cacheWrite1hPerMTok ?? rates.cacheWritePerMTok, rates.inputPerMTok)) /
+      micro(cacheWrite1h, rates.cacheWrite1hPerMTok)) /
     1e6;
   const outputUsd = micro(plainOut, rates.outputPerMTok) / 1e6;
   const reasoningUsd = micro(reasoning, rates.reasoningPerMTok, rates.outputPerMTok) / 1e6;
@@ -153,6 +156,7 @@ export function computeTokenCost(
   const searchRate = rates.perWebSearch ?? defaults.perWebSearch;
   const unpricedWebSearches = searchRate === undefined ? (usage.webSearches ?? 0) : 0;
   const webSearchUsd = searchRate === undefined ? 0 : unit(usage.webSearches, searchRate);
+  const fileSearchUsd = unit(usage.fileSearches, rates.perFileSearch);
   const requestUsd = rates.perRequest ?? 0;
   if (!complete) return undefined;
   // summed in this order, from zero, then each part rounded on its own
@@ -167,6 +171,7 @@ export function computeTokenCost(
       audioUsd +
       imagesUsd +
       webSearchUsd +
+      fileSearchUsd +
       requestUsd,
   );
   const breakdown: CostBreakdown = {
@@ -180,6 +185,7 @@ export function computeTokenCost(
     audioUsd: roundUsd(audioUsd),
     imagesUsd: roundUsd(imagesUsd),
     webSearchUsd: roundUsd(webSearchUsd),
+    fileSearchUsd: roundUsd(fileSearchUsd),
     requestUsd: roundUsd(requestUsd),
   };
   if (unpricedWebSearches > 0) breakdown.unpricedWebSearches = unpricedWebSearches;

@@ -45,18 +45,28 @@ const RATE_KEYS: Readonly<Record<string, keyof PriceRates>> = {
 const PER_THOUSAND_KEYS: Readonly<Record<string, keyof PriceRates>> = {
   requests_kcount: 'perRequest',
   web_searches_kcount: 'perWebSearch',
+  // OpenAI's file search tool calls
+  storage_searches_kcount: 'perFileSearch',
 };
 
 /**
- * Catalog rates that token usage cannot feed: it does not count cached audio apart from
- * cached text. A price with one (at a rate other than the plain one) is unknown for usage
- * that may contain those tokens, never priced low. Image tokens are fed
- * (`imageInputPerMTok`, `imageOutputPerMTok`) where the provider reports them.
+ * Catalog rates of tokens usage may hold but the price cannot feed: cached audio and cached
+ * images (counted in the cached tokens, which the cache-read rate prices), and video tokens in and
+ * out (counted in the input and output, priced as text). A price with one (at a rate other than
+ * the one those tokens would fall to) is unknown for usage that may contain those tokens, never
+ * priced low. Image and audio tokens are fed (`imageInputPerMTok`, `audioInputPerMTok`, ...) where
+ * the provider reports them. Rates of what token usage never holds (Mistral OCR's pages, xAI
+ * voice's text messages) are left out: they price nothing a token usage says.
  */
-export type UnfedRate = 'cache_audio_read_mtok';
+export type UnfedRate =
+  'cache_audio_read_mtok' | 'cache_image_read_mtok' | 'input_video_mtok' | 'output_video_mtok';
 
+// the rate each unfed rate's tokens fall to
 const UNFED_PLAIN_KEY: Readonly<Record<UnfedRate, string>> = {
   cache_audio_read_mtok: 'cache_read_mtok',
+  cache_image_read_mtok: 'cache_read_mtok',
+  input_video_mtok: 'input_mtok',
+  output_video_mtok: 'output_mtok',
 };
 
 function baseRate(value: number | TieredPrices | undefined): number | undefined {
@@ -279,9 +289,10 @@ const converted = new WeakMap<GenaiModelPrice, ConvertedPrice>();
 function convertedPrice(raw: GenaiModelPrice, model: ModelInfo, catalogModel: string): ConvertedPrice {
   let found = converted.get(raw);
   if (found === undefined) {
-    // a free model's other token rates (cached, reasoning, audio, image) fall back to these two
+    // a free model's other token rates (cached, reasoning, audio, image) fall back to these two;
+    // 1h cache writes, which have no fallback, are free too
     const price = isFree(raw, model, catalogModel)
-      ? { inputPerMTok: 0, outputPerMTok: 0 }
+      ? { inputPerMTok: 0, outputPerMTok: 0, cacheWrite1hPerMTok: 0 }
       : convertPrice(raw);
     const supplement = CATALOG_SUPPLEMENTS[catalogModel];
     found = { price: supplement === undefined ? price : { ...supplement, ...price }, unfed: unfedRates(raw) };

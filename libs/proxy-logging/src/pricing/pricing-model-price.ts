@@ -13,8 +13,10 @@ const RATE_FIELDS = {
   cacheWritePerMTok: rate('USD per million cache-write tokens'),
   /**
    * USD per million input tokens written to the prompt cache for an hour (Anthropic's 1h
-   * TTL). When set and different from the 5-minute rate, cache writes whose lifetime the
-   * usage does not say make the cost unknown. @default cacheWritePerMTok
+   * TTL). No default: 1h writes cost more than 5-minute ones (2x the input rate against 1.25x on
+   * Anthropic's price list), so usage with 1h writes and no such rate costs null. When set and
+   * different from the 5-minute rate, cache writes whose lifetime the usage does not say make
+   * the cost unknown too.
    */
   cacheWrite1hPerMTok: rate('USD per million cache-write tokens with a 1-hour lifetime'),
   /** USD per million reasoning tokens. @default outputPerMTok */
@@ -45,6 +47,11 @@ const RATE_FIELDS = {
   perImage: rate('USD per generated image'),
   /** USD per web search the provider ran for the request (a server-side search tool). */
   perWebSearch: rate('USD per web search'),
+  /**
+   * USD per file search the provider ran for the request (OpenAI's file search tool). No
+   * default: usage with file searches and no such rate costs null.
+   */
+  perFileSearch: rate('USD per file search tool call'),
   /** USD per second of audio. */
   perAudioSecond: rate('USD per second of audio'),
   /** USD per request, whatever its size. */

@@ -203,6 +203,49 @@ describe('pricing registry', () => {
     expect(registry.tokenCost(target, { inputTokens: 1000, outputTokens: 500 })?.totalUsd).toBe(0.0105);
   });
 
+  it('makes 1h cache writes unknown on a price without a 1h rate, never priced at the 5-minute one (Claude on Bedrock)', () => {
+    const registry = createPricingRegistry({
+      now,
+      models: {
+        'bedrock/my-claude': { inputPerMTok: 3, cacheWritePerMTok: 3.75, outputPerMTok: 15 },
+        'bedrock/my-claude-1h': {
+          inputPerMTok: 3,
+          cacheWritePerMTok: 3.75,
+          cacheWrite1hPerMTok: 6,
+          outputPerMTok: 15,
+        },
+      },
+    });
+    const writes = { inputTokens: 100_100, cacheWriteTokens: 100_000, outputTokens: 100 };
+    // the catalog has no 1h rate for Claude on Bedrock: 2x input on Anthropic's list, not 1.25x
+    const catalog = { provider: 'bedrock', model: 'global.anthropic.claude-sonnet-4-5-20250929-v1:0' };
+    expect(registry.tokenCost(catalog, { ...writes, cacheWrite1hTokens: 100_000 })).toBeUndefined();
+    expect(
+      registry.tokenCost(
+        { provider: 'bedrock', model: 'my-claude' },
+        { ...writes, cacheWrite1hTokens: 40_000 },
+      ),
+    ).toBeUndefined();
+    // counted by the rate to configure
+    expect(registry.counters.unknownPriceByKey.get('bedrock/my-claude:cache_write_1h')).toBe(1);
+    expect(
+      registry.counters.unknownPriceByKey.get(
+        'bedrock/global.anthropic.claude-sonnet-4-5-20250929-v1:0:cache_write_1h',
+      ),
+    ).toBe(1);
+    // 5-minute writes alone, or a split that is not given, at the cache-write rate:
+    // 100 x $3 + 100000 x $3.75 + 100 x $15, per million
+    expect(registry.tokenCost(catalog, { ...writes, cacheWrite1hTokens: 0 })?.totalUsd).toBe(0.3768);
+    expect(registry.tokenCost(catalog, writes)?.totalUsd).toBe(0.3768);
+    // a configured 1h rate prices them: 100 x $3 + 60000 x $3.75 + 40000 x $6 + 100 x $15, per million
+    expect(
+      registry.tokenCost(
+        { provider: 'bedrock', model: 'my-claude-1h' },
+        { ...writes, cacheWrite1hTokens: 40_000 },
+      )?.totalUsd,
+    ).toBe(0.4668);
+  });
+
   it('reads web searches from an OpenAI-shaped usage (the Anthropic adapter, and Perplexity passed through)', () => {
     const estimator = createCostEstimator(createPricingRegistry({ now }));
     const usage = { prompt_tokens: 1000, completion_tokens: 100, total_tokens: 1100 };
@@ -456,6 +499,57 @@ describe('pricing registry', () => {
     expect(
       registry.tokenCost(flash, { inputTokens: 1000, cachedInputTokens: 200, outputTokens: 10 })?.totalUsd,
     ).toBe(0.000271);
+  });
+
+  it('makes the cost unknown where usage reports video tokens the catalog bills at a video rate, never priced as text', () => {
+    const registry = createPricingRegistry({ now });
+    const embedding = { provider: 'gemini', model: 'gemini-embedding-2' };
+    expect(registry.resolve(embedding)?.unfed).toContain('input_video_mtok');
+    // video input at $12/M, not the $0.20/M of text
+    expect(
+      registry.tokenCost(embedding, {
+        inputTokens: 1000,
+        outputTokens: 0,
+        imageInputTokens: 0,
+        videoInputTokens: 800,
+      }),
+    ).toBeUndefined();
+    expect(registry.counters.unknownPriceByKey.get('gemini/gemini-embedding-2')).toBe(1);
+    // 1000 x $0.20, per million
+    expect(
+      registry.tokenCost(embedding, { inputTokens: 1000, outputTokens: 0, imageInputTokens: 0 })?.totalUsd,
+    ).toBe(0.0002);
+    expect(
+      registry.tokenCost(embedding, {
+        inputTokens: 1000,
+        outputTokens: 0,
+        imageInputTokens: 0,
+        videoInputTokens: 0,
+      })?.totalUsd,
+    ).toBe(0.0002);
+    const omni = { provider: 'gemini', model: 'gemini-omni-flash-preview' };
+    expect(registry.resolve(omni)?.unfed).toEqual(['output_video_mtok']);
+    expect(
+      registry.tokenCost(omni, { inputTokens: 10, outputTokens: 1000, videoOutputTokens: 1000 }),
+    ).toBeUndefined();
+    // the catalog's cached image rate ($0.50/M against $0.40/M of cached text) is not fed either
+    const realtime = { provider: 'openai', model: 'gpt-realtime' };
+    expect(registry.resolve(realtime)?.unfed).toEqual(['cache_image_read_mtok']);
+    expect(
+      registry.tokenCost(realtime, {
+        inputTokens: 1000,
+        cachedInputTokens: 500,
+        imageInputTokens: 500,
+        cachedImageInputTokens: 500,
+        outputTokens: 0,
+      }),
+    ).toBeUndefined();
+    // 1000 x $4 + 10 x $16, per million: no video or cached image tokens, a known cost
+    expect(
+      registry.tokenCost(realtime, { inputTokens: 1000, imageInputTokens: 0, outputTokens: 10 })?.totalUsd,
+    ).toBe(0.00416);
+    // a catalog key usage cannot carry at all (Mistral OCR's pages) leaves the token price standing
+    expect(registry.resolve({ provider: 'mistral', model: 'mistral-ocr-latest' })?.unfed).toBeUndefined();
   });
 
   it('prices GPT image models by text input, image input and image output tokens where usage splits them', () => {

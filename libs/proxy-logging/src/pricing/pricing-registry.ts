@@ -13,7 +13,7 @@ import {
   type UnfedRate,
 } from './genai-prices-catalog';
 import { perplexityRequestFeeUsd } from './perplexity-request-fees';
-import { ratesForInput, type ModelPrice } from './pricing-model-price';
+import { ratesForInput, type ModelPrice, type PriceRates } from './pricing-model-price';
 import {
   PRICING_DEFAULTS,
   PricingConfigSchema,
@@ -47,7 +47,7 @@ export interface ResolvedPrice {
   model?: string;
   /** The context window in tokens, when known. */
   contextWindow?: number;
-  /** Catalog rates that token usage cannot feed (cached audio). */
+  /** Catalog rates that token usage cannot feed (cached audio and images, video tokens). */
   unfed?: readonly UnfedRate[];
   /**
    * For a catalog price the provider does not list itself, the catalog provider whose entry it
@@ -113,13 +113,69 @@ const UNKNOWN_PRICE_KEYS_KEPT = 1000;
 // 1000 searches (https://platform.openai.com/docs/pricing, https://docs.anthropic.com/en/docs/about-claude/pricing)
 const PROVIDER_WEB_SEARCH_USD: Readonly<Record<string, number>> = { openai: 0.01, anthropic: 0.01 };
 
-// whether usage may hold tokens the price charges at a rate it cannot be fed: cached audio
-// is priced as cached text
+// whether usage may hold the tokens of an unfed rate: cached audio and cached images are priced
+// as cached text (without the cached split, the cache may hold as many of them as it can), video
+// tokens as text
+const MAY_USE_UNFED: Readonly<Record<UnfedRate, (usage: TokenUsage) => boolean>> = {
+  cache_audio_read_mtok: (usage) =>
+    (usage.cachedInputTokens ?? 0) > 0 &&
+    (usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0)) > 0,
+  cache_image_read_mtok: (usage) =>
+    (usage.cachedInputTokens ?? 0) > 0 &&
+    (usage.cachedImageInputTokens ?? Math.min(usage.imageInputTokens ?? 0, usage.cachedInputTokens ?? 0)) > 0,
+  input_video_mtok: (usage) => (usage.videoInputTokens ?? 0) > 0,
+  output_video_mtok: (usage) => (usage.videoOutputTokens ?? 0) > 0,
+};
+
+// whether usage may hold tokens the price charges at a rate it cannot be fed
 function mayUseUnfed(unfed: readonly UnfedRate[] | undefined, usage: TokenUsage): boolean {
-  if (unfed === undefined || !unfed.includes('cache_audio_read_mtok')) return false;
-  const cachedAudio =
-    usage.cachedAudioInputTokens ?? Math.min(usage.audioInputTokens ?? 0, usage.cachedInputTokens ?? 0);
-  return cachedAudio > 0 && (usage.cachedInputTokens ?? 0) > 0;
+  return unfed !== undefined && unfed.some((rate) => MAY_USE_UNFED[rate](usage));
+}
+
+// the token rates of a price, which a multiplier scales (not the fees per search, image, second
+// or request)
+const TOKEN_RATES = [
+  'inputPerMTok',
+  'outputPerMTok',
+  'cachedInputPerMTok',
+  'cacheWritePerMTok',
+  'cacheWrite1hPerMTok',
+  'reasoningPerMTok',
+  'citationPerMTok',
+  'audioInputPerMTok',
+  'audioOutputPerMTok',
+  'imageInputPerMTok',
+  'imageOutputPerMTok',
+] as const satisfies readonly (keyof PriceRates)[];
+
+function scaledRates<T extends PriceRates>(rates: T, factor: number): T {
+  const scaled: T = { ...rates };
+  for (const key of TOKEN_RATES) {
+    const rate = rates[key];
+    if (rate !== undefined) scaled[key] = rate * factor;
+  }
+  return scaled;
+}
+
+// Anthropic bills US-only inference (`inference_geo: "us"`) at 1.1 times every token rate: input,
+// output, cache writes and reads (https://platform.claude.com/docs/en/about-claude/pricing#data-residency-pricing).
+// Its API only: on Bedrock and Vertex AI the region is the endpoint's, with prices of its own
+const US_ONLY_INFERENCE_FACTOR = 1.1;
+
+// the US-only prices of the prices seen: a price is fixed once resolved (catalog, configured)
+const usOnlyPrices = new WeakMap<ModelPrice, ModelPrice>();
+
+/** The price of usage by where its inference ran: Anthropic's US-only inference costs 1.1x. */
+function priceOfGeo(type: string, price: ModelPrice, geo: string | undefined): ModelPrice {
+  if (geo !== 'us' || catalogProviderId(type) !== 'anthropic') return price;
+  let found = usOnlyPrices.get(price);
+  if (found === undefined) {
+    found = scaledRates(price, US_ONLY_INFERENCE_FACTOR);
+    if (price.tiers !== undefined)
+      found.tiers = price.tiers.map((tier) => scaledRates(tier, US_ONLY_INFERENCE_FACTOR));
+    usOnlyPrices.set(price, found);
+  }
+  return found;
 }
 
 // the names a service tier at the standard rates goes by: OpenAI's `default` (and `auto`, which an
@@ -155,6 +211,22 @@ function lacksCitationRate(price: ModelPrice, usage: TokenUsage, model: string):
     BILLS_CITATIONS.test(model) &&
     ratesForInput(price, usage.inputTokens).citationPerMTok === undefined
   );
+}
+
+/**
+ * Why a price leaves usage unknown, where a rate it lacks has no fallback and the fix is to
+ * configure it: 1h cache writes (`cacheWrite1hPerMTok`; the catalog has none for Claude on
+ * Bedrock), file searches (`perFileSearch`). Empty for any other cause.
+ */
+function missingRateReason(price: ModelPrice, usage: TokenUsage): string {
+  const rates = ratesForInput(price, usage.inputTokens ?? 0);
+  if (
+    Math.min(usage.cacheWriteTokens ?? 0, usage.cacheWrite1hTokens ?? 0) > 0 &&
+    rates.cacheWrite1hPerMTok === undefined
+  )
+    return ':cache_write_1h';
+  if ((usage.fileSearches ?? 0) > 0 && rates.perFileSearch === undefined) return ':file_searches';
+  return '';
 }
 
 // catalog providers (by `catalogProviderId` of the provider type) whose web searches have no
@@ -277,7 +349,8 @@ class DefaultPricingRegistry implements PricingRegistry {
     const defaults = { perWebSearch: grounding?.perWebSearch ?? ownEntry(PROVIDER_WEB_SEARCH_USD, type) };
     const billed = grounding?.perPrompt === true ? { ...usage, webSearches: 1 } : usage;
     const listed = resolved === undefined ? undefined : priceFor(type, resolved, billed);
-    const price = listed === undefined ? undefined : priceOfTier(type, listed, usage.serviceTier);
+    const tiered = listed === undefined ? undefined : priceOfTier(type, listed, usage.serviceTier);
+    const price = tiered === undefined ? undefined : priceOfGeo(type, tiered, usage.inferenceGeo);
     // a tier with no price of its own is counted by that reason (the tier named, bounded in length)
     const untiered = listed !== undefined && price === undefined;
     const uncited = price !== undefined && lacksCitationRate(price, billed, target.model);
@@ -290,7 +363,9 @@ class DefaultPricingRegistry implements PricingRegistry {
         ? ':citation_tokens'
         : untiered
           ? `:service_tier_${(usage.serviceTier ?? '').slice(0, 32)}`
-          : '';
+          : price === undefined
+            ? ''
+            : missingRateReason(price, billed);
       this.#unknown(`${target.provider}/${target.model}${reason}`);
     } else if (cost.unpricedWebSearches !== undefined) {
       // searches without a rate leave the known token cost standing, counted apart

@@ -39,6 +39,14 @@ export interface TokenUsage {
   /** Output tokens that were audio. @default 0 */
   audioOutputTokens?: number;
   /**
+   * Of the input tokens, those that were video, cached ones included. Undefined when the provider
+   * did not say: the video rate of a price (the catalog's `input_video_mtok`) is then not applied.
+   * With video tokens and such a rate the cost is unknown, never priced as text.
+   */
+  videoInputTokens?: number;
+  /** Of the output tokens, those that were video; as {@link TokenUsage.videoInputTokens}. */
+  videoOutputTokens?: number;
+  /**
    * Of the input tokens, those that were images (gpt-image-1's `input_tokens_details.image_tokens`),
    * cached ones included. Undefined when the provider did not say: with a distinct image rate
    * the cost is then unknown.
@@ -59,6 +67,11 @@ export interface TokenUsage {
    */
   webSearches?: number;
   /**
+   * File searches the provider ran for the request and bills per call (the `file_search_call`
+   * items of an OpenAI Responses answer): with none in the price, the cost is unknown. @default 0
+   */
+  fileSearches?: number;
+  /**
    * Perplexity's `search_context_size` (`low`, `medium`, `high`), on which its request fee
    * depends. Undefined when not said: the catalog's fee (the `high` one) is then an upper bound.
    */
@@ -72,11 +85,19 @@ export interface TokenUsage {
   searchType?: string;
   /**
    * The service tier the answer says it was served on (OpenAI's `service_tier`: `default`,
-   * `priority`, `flex`, `scale`), whose rates may differ from the standard ones. Absent (or
-   * `default`, `auto`, `standard`, `on_demand`): the standard rates. Another tier is priced at the
-   * price's `serviceTiers` entry for it, else its cost is unknown.
+   * `priority`, `flex`, `scale`; Bedrock's `serviceTier.type`, `latency_optimized` for its
+   * latency-optimized inference; `fast` for Anthropic's fast mode, `usage.speed`), whose rates may
+   * differ from the standard ones. Absent (or `default`, `auto`, `standard`, `on_demand`): the
+   * standard rates. Another tier is priced at the price's `serviceTiers` entry for it, else its
+   * cost is unknown.
    */
   serviceTier?: string;
+  /**
+   * Where Anthropic's API ran the inference (`usage.inference_geo`): `us` when US-only inference
+   * was asked for, which Anthropic bills at 1.1 times every token rate of the price. Absent (or
+   * `global`, `not_available`): the price's rates.
+   */
+  inferenceGeo?: string;
   /** Images generated. @default 0 */
   images?: number;
   /** Seconds of audio processed (input or output). @default 0 */

@@ -21,6 +21,10 @@ interface AnthropicCounts {
   cacheWrite?: number;
   cacheWrite1h?: number;
   webSearches?: number;
+  /** `usage.speed`: `fast` (fast mode) or `standard`. */
+  speed?: string;
+  /** `usage.inference_geo`: `global`, `us` or `not_available`. */
+  inferenceGeo?: string;
 }
 
 function merge(into: AnthropicCounts, value: unknown): void {
@@ -32,6 +36,8 @@ function merge(into: AnthropicCounts, value: unknown): void {
   into.cacheWrite = num(usage['cache_creation_input_tokens']) ?? into.cacheWrite;
   into.cacheWrite1h = num(record(usage['cache_creation'])['ephemeral_1h_input_tokens']) ?? into.cacheWrite1h;
   into.webSearches = num(record(usage['server_tool_use'])['web_search_requests']) ?? into.webSearches;
+  into.speed = str(usage['speed']) ?? into.speed;
+  into.inferenceGeo = str(usage['inference_geo']) ?? into.inferenceGeo;
 }
 
 /** Anthropic's `input_tokens` excludes cache reads and writes; the normalised total includes them. */
@@ -49,6 +55,11 @@ export function anthropicTokens(counts: AnthropicCounts): TokenUsage | undefined
   if (cacheWrite && counts.cacheWrite1h !== undefined) tokens.cacheWrite1hTokens = counts.cacheWrite1h;
   // the web search tool is billed per search, on top of the tokens its results add
   if (counts.webSearches) tokens.webSearches = counts.webSearches;
+  // fast mode bills its own rates (6x standard on Opus 4.6, another multiple on later models):
+  // a service tier of its own, priced where configured, else unknown, never at the standard rates
+  if (counts.speed === 'fast') tokens.serviceTier = 'fast';
+  // US-only inference bills every token rate at 1.1x (Anthropic's API; see the pricing registry)
+  if (counts.inferenceGeo === 'us') tokens.inferenceGeo = counts.inferenceGeo;
   return tokens;
 }
 
@@ -107,9 +118,12 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
 /**
  * Anthropic Messages: usage from the body, or summed across `message_start` and
  * `message_delta` events when streamed; cache reads and writes apart; web searches
- * (`server_tool_use.web_search_requests`). The OpenAI SDK compatibility endpoint
+ * (`server_tool_use.web_search_requests`); fast mode (`speed: "fast"`, as service tier `fast`)
+ * and US-only inference (`inference_geo: "us"`). The OpenAI SDK compatibility endpoint
  * (`/v1/chat/completions`, whole or streamed) by its OpenAI-shaped usage.
  * @see https://docs.anthropic.com/en/api/messages
+ * @see https://platform.claude.com/docs/en/build-with-claude/fast-mode
+ * @see https://platform.claude.com/docs/en/build-with-claude/data-residency
  * @see https://docs.claude.com/en/api/openai-sdk
  */
 export const anthropicMeter: ProviderMeter = {
@@ -117,6 +131,6 @@ export const anthropicMeter: ProviderMeter = {
   label: 'Anthropic',
   hosts: ['api.anthropic.com'],
   units:
-    'tokens (input, cache read, cache write, output); web searches; OpenAI SDK compatibility (`/v1/chat/completions`): tokens of its OpenAI-shaped usage',
+    'tokens (input, cache read, cache write, output; fast mode and US-only inference apart); web searches; OpenAI SDK compatibility (`/v1/chat/completions`): tokens of its OpenAI-shaped usage',
   meter,
 };

@@ -1,6 +1,7 @@
 import { encodeBedrockEvent } from '@switchyard/testing';
 import { describe, expect, it } from 'vitest';
 import type { MeterExchange } from '../../meter-exchange';
+import { createPricingRegistry } from '../../../pricing/pricing-registry';
 import { bedrockMeter } from './bedrock-meter';
 
 // InvokeModelWithResponseStream with an Anthropic model: each frame's payload is
@@ -191,5 +192,120 @@ describe('bedrock meter: cache tokens', () => {
       ]),
     );
     expect(usage?.tokens).toEqual({ inputTokens: 1230, outputTokens: 20, cachedInputTokens: 1200 });
+  });
+});
+
+// the tier an answer was served on (https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ServiceTier.html):
+// a Converse answer's `serviceTier`, ConverseStream's metadata event's, InvokeModel's
+// `X-Amzn-Bedrock-Service-Tier` header; latency-optimized inference (`performanceConfig.latency`,
+// `X-Amzn-Bedrock-PerformanceConfig-Latency`) has rates of its own too
+describe('bedrock meter: service tiers and latency-optimized inference', () => {
+  const converse = (extra: Record<string, unknown>): MeterExchange =>
+    exchangeOf('openai.gpt-oss-120b-1%3A0/converse', undefined, {
+      body: {
+        output: { message: { role: 'assistant', content: [{ text: 'Done.' }] } },
+        stopReason: 'end_turn',
+        usage: { inputTokens: 10_000, outputTokens: 2000, totalTokens: 12_000 },
+        metrics: { latencyMs: 300 },
+        ...extra,
+      },
+    });
+
+  it("reads a Converse answer's service tier and latency setting into the usage's service tier", () => {
+    const tierOf = (extra: Record<string, unknown>) =>
+      bedrockMeter.meter(converse(extra))?.tokens?.serviceTier;
+    for (const type of ['priority', 'flex', 'reserved', 'default'])
+      expect(tierOf({ serviceTier: { type } }), type).toBe(type);
+    expect(tierOf({})).toBeUndefined();
+    expect(tierOf({ performanceConfig: { latency: 'optimized' } })).toBe('latency_optimized');
+    expect(tierOf({ performanceConfig: { latency: 'standard' } })).toBeUndefined();
+    expect(tierOf({ serviceTier: { type: 'default' }, performanceConfig: { latency: 'optimized' } })).toBe(
+      'latency_optimized',
+    );
+    expect(tierOf({ serviceTier: { type: 'priority' }, performanceConfig: { latency: 'optimized' } })).toBe(
+      'priority_latency_optimized',
+    );
+  });
+
+  it("reads ConverseStream's metadata event and InvokeModel's headers alike", () => {
+    const stream = bedrockMeter.meter(
+      exchangeOf('us.anthropic.claude-3-5-haiku-20241022-v1%3A0/converse-stream', [
+        encodeBedrockEvent('messageStart', { role: 'assistant' }),
+        encodeBedrockEvent('messageStop', { stopReason: 'end_turn' }),
+        encodeBedrockEvent('metadata', {
+          usage: { inputTokens: 100, outputTokens: 20, totalTokens: 120 },
+          metrics: { latencyMs: 200 },
+          performanceConfig: { latency: 'optimized' },
+          serviceTier: { type: 'default' },
+        }),
+      ]),
+    );
+    expect(stream?.tokens).toEqual({ inputTokens: 100, outputTokens: 20, serviceTier: 'latency_optimized' });
+    const flexStream = bedrockMeter.meter(
+      exchangeOf('openai.gpt-oss-120b-1%3A0/converse-stream', [
+        encodeBedrockEvent('metadata', {
+          usage: { inputTokens: 100, outputTokens: 20, totalTokens: 120 },
+          metrics: { latencyMs: 200 },
+          serviceTier: { type: 'flex' },
+        }),
+      ]),
+    );
+    expect(flexStream?.tokens?.serviceTier).toBe('flex');
+    const invoke = bedrockMeter.meter(
+      exchangeOf('amazon.nova-pro-v1%3A0/invoke', undefined, {
+        headers: {
+          'x-amzn-bedrock-input-token-count': '30',
+          'x-amzn-bedrock-output-token-count': '20',
+          'x-amzn-bedrock-service-tier': 'priority',
+        },
+        body: { output: { message: { role: 'assistant', content: [{ text: 'Done.' }] } } },
+      }),
+    );
+    expect(invoke?.tokens).toEqual({ inputTokens: 30, outputTokens: 20, serviceTier: 'priority' });
+    const chunk = (json: unknown) =>
+      encodeBedrockEvent('chunk', { bytes: Buffer.from(JSON.stringify(json)).toString('base64') });
+    const invokeStream = bedrockMeter.meter(
+      exchangeOf(
+        'amazon.nova-pro-v1%3A0/invoke-with-response-stream',
+        [
+          chunk({
+            'amazon-bedrock-invocationMetrics': { inputTokenCount: 30, outputTokenCount: 20 },
+          }),
+        ],
+        { headers: { 'x-amzn-bedrock-performanceconfig-latency': 'optimized' } },
+      ),
+    );
+    expect(invokeStream?.tokens).toEqual({
+      inputTokens: 30,
+      outputTokens: 20,
+      serviceTier: 'latency_optimized',
+    });
+  });
+
+  it('prices an answer on another tier only at rates configured for it, never the standard ones', () => {
+    const registry = createPricingRegistry({
+      now: () => new Date('2026-11-23T12:00:00Z'),
+      models: {
+        'bedrock/openai.gpt-oss-120b-1:0': {
+          inputPerMTok: 0.15,
+          outputPerMTok: 0.6,
+          serviceTiers: { flex: { inputPerMTok: 0.075, outputPerMTok: 0.3 } },
+        },
+      },
+    });
+    // 10k x $0.15 + 2k x $0.60, per million
+    expect(registry.meteredCostUsd(bedrockMeter.meter(converse({}))!)).toBe(0.0027);
+    expect(registry.meteredCostUsd(bedrockMeter.meter(converse({ serviceTier: { type: 'default' } }))!)).toBe(
+      0.0027,
+    );
+    expect(registry.meteredCostUsd(bedrockMeter.meter(converse({ serviceTier: { type: 'flex' } }))!)).toBe(
+      0.00135,
+    );
+    expect(
+      registry.meteredCostUsd(bedrockMeter.meter(converse({ serviceTier: { type: 'priority' } }))!),
+    ).toBeNull();
+    expect(
+      registry.counters.unknownPriceByKey.get('bedrock/openai.gpt-oss-120b-1:0:service_tier_priority'),
+    ).toBe(1);
   });
 });

@@ -5,6 +5,7 @@ import {
   parseJson,
   record,
   responseJson,
+  str,
   succeeded,
   type MeterExchange,
 } from '../../meter-exchange';
@@ -120,6 +121,47 @@ function firstTokens(
 const METRICS_KEY = 'amazon-bedrock-invocationMetrics';
 
 /**
+ * The tier an answer was served on, as its rates go: Bedrock's service tier (`priority`, `flex`,
+ * `reserved`; `default` is the standard one), and latency-optimized inference
+ * (`performanceConfig.latency: "optimized"`), billed at rates of its own: `latency_optimized`, on
+ * a tier other than the standard one `<tier>_latency_optimized`. Undefined when the answer names
+ * neither.
+ * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ServiceTier.html
+ * @see https://docs.aws.amazon.com/bedrock/latest/userguide/latency-optimized-inference.html
+ */
+function bedrockTier(tier: string | undefined, latency: string | undefined): string | undefined {
+  if (latency !== 'optimized') return tier;
+  return tier === undefined || tier === 'default' ? 'latency_optimized' : `${tier}_latency_optimized`;
+}
+
+/** The tier of a Converse answer or of ConverseStream's metadata event (see {@link bedrockTier}). */
+function converseTier(value: unknown): string | undefined {
+  const event = record(value);
+  return bedrockTier(
+    str(record(event['serviceTier'])['type']),
+    str(record(event['performanceConfig'])['latency']),
+  );
+}
+
+/** The tier InvokeModel's answer headers name (see {@link bedrockTier}). */
+function headerTier(exchange: MeterExchange): string | undefined {
+  return bedrockTier(
+    header(exchange.responseHeaders, 'x-amzn-bedrock-service-tier'),
+    header(exchange.responseHeaders, 'x-amzn-bedrock-performanceconfig-latency'),
+  );
+}
+
+/**
+ * ConverseStream's tier: that of the metadata event, the one whose `serviceTier` and
+ * `performanceConfig` travel beside the usage (the last of each, as the usage is read).
+ */
+function converseStreamTier(text: string): string | undefined {
+  const [tier] = objectsOf(text, 'serviceTier');
+  const [performance] = objectsOf(text, 'performanceConfig');
+  return converseTier({ serviceTier: tier, performanceConfig: performance });
+}
+
+/**
  * InvokeModelWithResponseStream's counts. Each chunk's JSON (the model's own event) travels
  * base64-encoded in its frame (`{"bytes":"..."}`). Claude's events (`message_start`,
  * `message_delta`) give its usage with cache reads and writes apart, as the Messages API does;
@@ -162,18 +204,23 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
   const operation = match[2] ?? 'invoke';
   const text = exchange.responseText ?? '';
   let tokens: TokenUsage | undefined;
+  let tier: string | undefined;
   if (operation === 'converse') {
-    tokens = converseTokens(record(responseJson(exchange))['usage']);
+    const body = responseJson(exchange);
+    tokens = converseTokens(record(body)['usage']);
+    tier = converseTier(body);
   } else if (operation === 'converse-stream') {
     // the binary event stream frames carry JSON payloads: the metadata event holds usage (a
     // guardrail trace in it may hold usage objects of its own, without token counts)
     tokens = firstTokens(objectsOf(text, 'usage'), converseTokens);
-  } else if (operation === 'invoke-with-response-stream') {
-    tokens = invokeStreamTokens(text);
+    tier = converseStreamTier(text);
   } else {
-    tokens = invokeTokens(exchange);
+    tokens = operation === 'invoke' ? invokeTokens(exchange) : invokeStreamTokens(text);
+    tier = headerTier(exchange);
   }
   if (tokens === undefined) return undefined;
+  // a tier with rates of its own: priced where configured, else unknown, never at the standard rates
+  if (tier !== undefined) tokens.serviceTier = tier;
   return { provider: 'bedrock', model, operation, tokens, units: {} };
 }
 
@@ -182,6 +229,9 @@ function meter(exchange: MeterExchange): MeteredUsage | undefined {
  * writes apart, 1-hour writes from `cacheDetails`); InvokeModel and
  * InvokeModelWithResponseStream with Claude by its Messages usage (cache reads and writes
  * apart), any other model by the token-count headers or the last chunk's invocation metrics.
+ * The service tier and latency-optimized inference the answer names (`serviceTier`,
+ * `performanceConfig`; InvokeModel's `X-Amzn-Bedrock-Service-Tier` and
+ * `X-Amzn-Bedrock-PerformanceConfig-Latency` headers) are the usage's service tier.
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_Converse.html
  * @see https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ConverseStream.html
  */
@@ -189,6 +239,7 @@ export const bedrockMeter: ProviderMeter = {
   name: 'bedrock',
   label: 'AWS Bedrock',
   hosts: ['bedrock-runtime.*.amazonaws.com'],
-  units: 'tokens (input, cache read, cache write, output), whole or streamed, Converse and InvokeModel',
+  units:
+    'tokens (input, cache read, cache write, output; service tier and latency-optimized inference apart), whole or streamed, Converse and InvokeModel',
   meter,
 };

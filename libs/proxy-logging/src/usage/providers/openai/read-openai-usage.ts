@@ -55,14 +55,28 @@ export function readOpenAIUsage(value: unknown): TokenUsage | undefined {
 }
 
 /**
- * The web searches a Responses API answer ran: one `web_search_call` output item each, billed
- * per call. Undefined when the body has no `output` list (chat completions).
+ * The tool calls a Responses API answer ran that are billed per call: web searches (one
+ * `web_search_call` output item each) and file searches (`file_search_call`). Undefined when the
+ * body has no `output` list (chat completions).
  * @see https://platform.openai.com/docs/guides/tools-web-search
+ * @see https://platform.openai.com/docs/guides/tools-file-search
  */
-function webSearchCalls(body: Record<string, unknown>): number | undefined {
+function toolCalls(body: Record<string, unknown>): { web: number; file: number } | undefined {
   const output = body['output'];
   if (!Array.isArray(output)) return undefined;
-  return output.filter((item) => record(item)['type'] === 'web_search_call').length;
+  const calls = { web: 0, file: 0 };
+  for (const item of output) {
+    const type = record(item)['type'];
+    if (type === 'web_search_call') calls.web += 1;
+    else if (type === 'file_search_call') calls.file += 1;
+  }
+  return calls;
+}
+
+/** Adds the billed tool calls of an answer to its usage. */
+function addToolCalls(tokens: TokenUsage, calls: { web: number; file: number } | undefined): void {
+  if (calls?.web) tokens.webSearches = calls.web;
+  if (calls?.file) tokens.fileSearches = calls.file;
 }
 
 /**
@@ -112,7 +126,7 @@ export function readOpenAIExchange(
   if (isEventStream(exchange)) {
     let tokens: TokenUsage | undefined;
     let model: string | undefined;
-    let searches: number | undefined;
+    let calls: { web: number; file: number } | undefined;
     let id: string | undefined;
     let tier: string | undefined;
     for (const { json } of sseJson(exchange)) {
@@ -123,7 +137,7 @@ export function readOpenAIExchange(
       id = str(body['id']) ?? id;
       // the last one named is the tier served (`response.created` names the one asked for: `auto`)
       tier = str(body['service_tier']) ?? tier;
-      searches = webSearchCalls(body) ?? searches;
+      calls = toolCalls(body) ?? calls;
       for (const key of usageKeys) {
         const found = readOpenAIUsage(
           key.includes('.') ? record(body[key.split('.')[0] ?? ''])[key.split('.')[1] ?? ''] : body[key],
@@ -131,7 +145,7 @@ export function readOpenAIExchange(
         if (found !== undefined) tokens = found;
       }
     }
-    if (tokens !== undefined && searches) tokens.webSearches = searches;
+    if (tokens !== undefined) addToolCalls(tokens, calls);
     if (tokens !== undefined && tier !== undefined) tokens.serviceTier = tier;
     return {
       ...(tokens === undefined ? {} : { tokens }),
@@ -141,8 +155,7 @@ export function readOpenAIExchange(
   }
   const body = record(answerJson(exchange));
   const tokens = readOpenAIUsage(body['usage']);
-  const searches = webSearchCalls(body);
-  if (tokens !== undefined && searches) tokens.webSearches = searches;
+  if (tokens !== undefined) addToolCalls(tokens, toolCalls(body));
   const tier = str(body['service_tier']);
   if (tokens !== undefined && tier !== undefined) tokens.serviceTier = tier;
   const model = str(body['model']) ?? requestModel;
