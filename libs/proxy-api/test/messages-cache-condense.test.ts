@@ -314,8 +314,10 @@ describe('the condenser on /v1/messages', () => {
       expect(short.headers['x-switchyard-condensed']).toBeUndefined();
       expect(upstream.requests.at(-1)?.body).toMatchObject({ max_tokens: 32_000 });
       // the long conversation is condensed to the same budget as with max_tokens 100, the model's limit
-      const condensed = await messages({ ...long, max_tokens: 32_000, stream });
-      const limited = await messages({ ...long, stream });
+      // (not answered from the cache, which answers a conversation it holds before condensing it)
+      const fresh = { 'cache-control': 'no-cache' };
+      const condensed = await messages({ ...long, max_tokens: 32_000, stream }, fresh);
+      const limited = await messages({ ...long, stream }, fresh);
       expect(condensed.status).toBe(200);
       expect(condensed.headers['x-switchyard-condensed']).toMatch(/^middle-out;removed=\d+$/);
       expect(condensed.headers['x-switchyard-condensed']).toBe(limited.headers['x-switchyard-condensed']);

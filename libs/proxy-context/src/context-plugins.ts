@@ -102,8 +102,11 @@ export function createContextPlugins(options: ContextPluginsOptions = {}): Conte
           ...options.cache,
           budget,
         });
+  // the cache looks a request that may overflow up before the condenser tokenises it, and keys
+  // its answer by the request as it was before condensing (DESIGN.md: cache lookup, then condenser)
+  if (condenser !== undefined && cache !== undefined) condenser.setCache(cache);
   const plugins: GatewayPlugin[] = [];
-  // the condenser runs in beforeRequest, the cache in lookupResponse: the cache keys the condensed request
+  // the condenser runs in beforeRequest, the cache in lookupResponse (settling the condenser's look-ahead)
   if (condenser !== undefined) plugins.push(condenser);
   if (cache !== undefined) plugins.push(cache);
   return Object.freeze({

@@ -24,7 +24,7 @@ export type { ModelCatalogOptions } from './catalog/model-catalog';
 
 // context condenser
 export { Condenser, SUMMARY_PURPOSE, createCondenser } from './condenser/condenser';
-export type { ChatFunction, CondenserStats } from './condenser/condenser';
+export type { ChatFunction, CondenserCache, CondenserStats } from './condenser/condenser';
 export { CONDENSER_DEFAULTS, CondenserConfigSchema } from './condenser/condenser-options';
 export type { CondenserOptions } from './condenser/condenser-options';
 export { CONDENSE_STRATEGIES, isCondenseStrategy } from './condenser/condense-strategies';

@@ -13,6 +13,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContextPlugins, type ContextPlugins } from '../src/context-plugins';
 import { SUMMARY_PURPOSE } from '../src/condenser/condenser';
+import { cacheKey } from '../src/cache/cache-key';
+import { collect } from './support/cache-gateway';
 
 const redisUp = await requireService('Redis', TEST_REDIS_URL);
 
@@ -146,6 +148,74 @@ describe.skipIf(!redisUp)('the condenser and the response cache on real Redis', 
       const directives: RequestDirectives = { noStore: true, noCache: true, condense: 'summarize' };
       await gateway.chat(longRequest('directives'), { context: keyContext(directives) });
       expect(seen).toEqual([{ noStore: true, noCache: true }]);
+    });
+  });
+
+  describe('a long conversation the cache holds is answered before it is condensed, as DESIGN.md orders them', () => {
+    it('a repeated one is a hit with no condensing: no tokenising, no summary call, no condensation reported (each hit condensed it again)', async () => {
+      const { gateway, context, calls } = instance();
+      const first = keyContext();
+      await gateway.chat(longRequest('repeated'), { context: first });
+      expect(first.condensation?.strategy).toBe('summarize');
+      expect([calls('cheap-summary'), calls('small-window')]).toEqual([1, 1]);
+      const second = keyContext();
+      await gateway.chat(longRequest('repeated'), { context: second });
+      expect(second).toMatchObject({ cacheStatus: 'HIT', cacheHit: true });
+      expect(second.condensation).toBeUndefined();
+      expect([calls('cheap-summary'), calls('small-window')]).toEqual([1, 1]);
+      expect(context.condenser!.stats().condensed).toBe(1);
+      // the summary's own lookup (a miss, then stored), the request's miss, then its hit: each counted once
+      expect(context.cache!.stats()).toMatchObject({ hits: 1, misses: 2, stores: 2, bypasses: 0 });
+    });
+
+    it('a repeated stream too', async () => {
+      const { gateway, context, calls } = instance({ strategy: 'middle-out' });
+      const first = keyContext();
+      const answer = await collect(await gateway.stream(longRequest('streamed'), { context: first }));
+      expect(first.condensation?.strategy).toBe('middle-out');
+      const second = keyContext();
+      expect(await collect(await gateway.stream(longRequest('streamed'), { context: second }))).toEqual(
+        answer,
+      );
+      expect(second).toMatchObject({ cacheStatus: 'HIT', cacheHit: true });
+      expect(second.condensation).toBeUndefined();
+      expect(calls()).toBe(1);
+      expect(context.condenser!.stats().condensed).toBe(1);
+    });
+
+    it("stores the answer under the client's request, not the condensed one: an instance without a condenser answers it from Redis", async () => {
+      const { gateway } = instance({ strategy: 'middle-out' });
+      const request = longRequest('keyed');
+      const first = keyContext();
+      const answer = await gateway.chat(request, { context: first });
+      expect(first.condensation?.strategy).toBe('middle-out');
+      const key = `${prefix}default:${cacheKey(request, 'default|key:k', 'response')}`;
+      // the write to Redis is off the response path
+      await expect.poll(async () => admin.exists(key)).toBe(1);
+      const plain = instance({ condenser: false });
+      const second = keyContext();
+      expect(await plain.gateway.chat(request, { context: second })).toEqual(answer);
+      expect(second.cacheStatus).toBe('HIT');
+      expect(plain.calls()).toBe(0);
+    });
+
+    it('looks a request up again as it is sent when a beforeRequest tap after the condenser changed it: it is not served the answer of the request the condenser saw', async () => {
+      const appended: GatewayPlugin = {
+        name: 'append',
+        apply: (hooks) =>
+          hooks.beforeRequest.tap('append', (request, context) =>
+            context.metadata['append'] === 'yes'
+              ? { ...request, messages: [...request.messages, { role: 'user', content: 'And one more.' }] }
+              : request,
+          ),
+      };
+      const { gateway, context, calls } = instance({ strategy: 'middle-out', after: [appended] });
+      await gateway.chat(longRequest('changed'), { context: keyContext() });
+      const changed = createRequestContext({ metadata: { apiKeyId: 'k', append: 'yes' } });
+      await gateway.chat(longRequest('changed'), { context: changed });
+      expect(changed.cacheStatus).toBe('MISS');
+      expect(calls()).toBe(2);
+      expect(context.cache!.stats()).toMatchObject({ hits: 0, misses: 2 });
     });
   });
 });

@@ -34,6 +34,8 @@ import {
 } from '@switchyard/proxy-core';
 
 const PLUGIN_NAME = 'switchyard:response-cache';
+/** The `context.state` slot of a look-ahead lookup. */
+const LOOK_AHEAD = `${PLUGIN_NAME}:look-ahead`;
 
 /** How many entries at the limit the streams being recorded may hold together. */
 const RECORDED_ENTRIES = 4;
@@ -93,6 +95,28 @@ interface Pending {
   refresh: boolean;
 }
 
+/** What a lookup found, settled (counted, reported on the context) only when it decides the request. */
+type Found =
+  | { kind: 'bypass' }
+  | { kind: 'hit'; entry: CacheEntry; tier: 'memory' | 'redis' }
+  | {
+      kind: 'miss';
+      key: string;
+      ttlMs: number;
+      mode: 'stream' | 'response';
+      store: boolean;
+      /** The request skipped the read (`no-cache`, `refresh`). */
+      refresh: boolean;
+      /** An entry was found that the request's caller cannot deliver. */
+      undeliverable: boolean;
+    };
+
+/** A lookup made before the condenser ran ({@link ResponseCache.lookAhead}), and the request it holds for. */
+interface LookAhead {
+  request: ChatCompletionRequest;
+  found: Found;
+}
+
 function isNonDeterministic(request: ChatCompletionRequest): boolean {
   return (
     typeof request.temperature === 'number' &&
@@ -104,7 +128,8 @@ function isNonDeterministic(request: ChatCompletionRequest): boolean {
 /**
  * The response cache: an exact-match cache of chat answers, scoped per tenant, in a
  * byte-bounded memory tier and optionally a shared Redis tier. It is a gateway plugin:
- * `lookupResponse` answers hits; `onResponseReceived` and `onStreamChunkReceived` record
+ * `lookupResponse` answers hits (a condenser asks first, with {@link ResponseCache.lookAhead}, for
+ * the requests it may condense); `onResponseReceived` and `onStreamChunkReceived` record
  * answers as the upstream gave them, before any transform (which runs again on a hit), and
  * `onRequestEnd` stores those of requests that succeeded. It only observes: answers nothing
  * changed still leave as the upstream's own text.
@@ -290,13 +315,50 @@ export class ResponseCache implements GatewayPlugin {
     }
   }
 
+  /**
+   * Looks a request up before the condenser changes it (the condenser asks, for a request that
+   * may overflow its window, before tokenising it): true when the cache will answer it, which the
+   * condenser then leaves as it is. The lookup is settled in `lookupResponse`, when the request the
+   * engine looks up is this one or its replacement ({@link replaced}); a request a later tap
+   * changed is looked up again as it is.
+   */
+  async lookAhead(request: ChatCompletionRequest, context: RequestContext): Promise<boolean> {
+    const found = await this.#find(request, context);
+    context.state.set(LOOK_AHEAD, { request, found } satisfies LookAhead);
+    return found.kind === 'hit';
+  }
+
+  /**
+   * Tells the cache that the request it looked ahead for goes on as `replacement` (condensed): the
+   * look-ahead holds for it, so a miss stores its answer under the request as it was before.
+   */
+  replaced(
+    original: ChatCompletionRequest,
+    replacement: ChatCompletionRequest,
+    context: RequestContext,
+  ): void {
+    const ahead = context.state.get(LOOK_AHEAD) as LookAhead | undefined;
+    if (ahead?.request === original) ahead.request = replacement;
+  }
+
   async #lookup(
     request: ChatCompletionRequest,
     context: RequestContext,
   ): Promise<PrecomputedAnswer | undefined> {
+    const ahead = context.state.get(LOOK_AHEAD) as LookAhead | undefined;
+    if (ahead !== undefined) context.state.delete(LOOK_AHEAD);
+    // identity: the look-ahead is for this very request unless a tap after the condenser replaced it
+    return this.#settle(
+      ahead?.request === request ? ahead.found : await this.#find(request, context),
+      context,
+    );
+  }
+
+  /** Looks a request up, counting nothing and telling the context nothing (see {@link #settle}). */
+  async #find(request: ChatCompletionRequest, context: RequestContext): Promise<Found> {
     const directives = context.directives ?? {};
     const ttlMs =
-      ownEntry(this.#options.models, context.requestedModel)?.ttlMs ??
+      ownEntry(this.#options.models, request.model)?.ttlMs ??
       this.#options.ttlMs ??
       RESPONSE_CACHE_DEFAULTS.ttlMs;
     // chat completions and Anthropic's `/v1/messages`, whose route sends the engine a chat request and
@@ -311,47 +373,60 @@ export class ResponseCache implements GatewayPlugin {
         !isNonDeterministic(request));
     const read = cacheable && directives.cache !== 'refresh' && directives.noCache !== true;
     const store = cacheable && directives.noStore !== true;
-    if (!read && !store) {
-      this.#counters.bypasses += 1;
-      context.cacheStatus = 'BYPASS';
-      return undefined;
-    }
+    if (!read && !store) return { kind: 'bypass' };
     const mode = context.stream ? 'stream' : 'response';
     const key = cacheKey(request, this.#scope(context), mode);
+    let undeliverable = false;
     if (read) {
       const found = await this.#read(key);
       if (found !== undefined && found.entry.kind === mode) {
-        const { entry, tier } = found;
         // an entry another route stored that this request's caller cannot deliver (a chat answer
         // /v1/messages cannot translate) is a miss: the fresh answer replaces it if it can be delivered
-        if (entry.kind === 'response' && !this.#deliverable(entry.response, context)) {
-          this.#counters.undeliverable += 1;
-        } else {
-          this.#counters.hits += 1;
-          this.#counters[tier === 'redis' ? 'redisHits' : 'memoryHits'] += 1;
-          context.cacheStatus = 'HIT';
-          // the model that produced the answer, for the row and the log line; no provider: none was called
-          if (entry.model !== undefined) context.upstreamModel = entry.model;
-          // what the answer cost when it was made: what this hit saved
-          if (entry.cost !== undefined) context.cacheSavedUsd = entry.cost;
-          return toAnswer(entry);
-        }
+        if (found.entry.kind === 'response' && !this.#deliverable(found.entry.response, context))
+          undeliverable = true;
+        else return { kind: 'hit', entry: found.entry, tier: found.tier };
       }
     }
-    this.#counters.misses += 1;
-    context.cacheStatus = 'MISS';
-    if (store)
-      context.state.set(PLUGIN_NAME, {
-        key,
-        ttlMs,
-        response: undefined,
-        chunks: [],
-        bytes: 0,
-        envelopeBytes: mode === 'stream' ? entryBytes(key, streamEntryBody([], this.#now() + ttlMs)) : 0,
-        abandoned: false,
-        refresh: !read,
-      } satisfies Pending);
-    return undefined;
+    return { kind: 'miss', key, ttlMs, mode, store, refresh: !read, undeliverable };
+  }
+
+  /** Counts what a lookup found, tells the request's context, and answers a hit. */
+  #settle(found: Found, context: RequestContext): PrecomputedAnswer | undefined {
+    switch (found.kind) {
+      case 'bypass':
+        this.#counters.bypasses += 1;
+        context.cacheStatus = 'BYPASS';
+        return undefined;
+      case 'hit': {
+        const { entry, tier } = found;
+        this.#counters.hits += 1;
+        this.#counters[tier === 'redis' ? 'redisHits' : 'memoryHits'] += 1;
+        context.cacheStatus = 'HIT';
+        // the model that produced the answer, for the row and the log line; no provider: none was called
+        if (entry.model !== undefined) context.upstreamModel = entry.model;
+        // what the answer cost when it was made: what this hit saved
+        if (entry.cost !== undefined) context.cacheSavedUsd = entry.cost;
+        return toAnswer(entry);
+      }
+      case 'miss': {
+        const { key, ttlMs, mode } = found;
+        if (found.undeliverable) this.#counters.undeliverable += 1;
+        this.#counters.misses += 1;
+        context.cacheStatus = 'MISS';
+        if (found.store)
+          context.state.set(PLUGIN_NAME, {
+            key,
+            ttlMs,
+            response: undefined,
+            chunks: [],
+            bytes: 0,
+            envelopeBytes: mode === 'stream' ? entryBytes(key, streamEntryBody([], this.#now() + ttlMs)) : 0,
+            abandoned: false,
+            refresh: found.refresh,
+          } satisfies Pending);
+        return undefined;
+      }
+    }
   }
 
   /** The live entry under a key, and the tier it was found in (counted as a hit only once it serves). */

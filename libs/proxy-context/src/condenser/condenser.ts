@@ -54,6 +54,22 @@ export interface CondenserStats {
   summaryFailures: number;
 }
 
+/**
+ * A response cache the condenser asks before condensing (`ResponseCache` is one), so a request
+ * the cache answers is neither tokenised nor summarised, and a miss's answer is stored under the
+ * request as it was before condensing.
+ */
+export interface CondenserCache {
+  /** Looks the request up as it stands; true when the cache will answer it. */
+  lookAhead(request: ChatCompletionRequest, context: RequestContext): Promise<boolean>;
+  /** Tells the cache that the request it looked up goes on condensed, as `replacement`. */
+  replaced(
+    original: ChatCompletionRequest,
+    replacement: ChatCompletionRequest,
+    context: RequestContext,
+  ): void;
+}
+
 /** What a condensing pass produced. */
 interface Outcome {
   messages: ChatMessage[];
@@ -78,6 +94,7 @@ export class Condenser implements GatewayPlugin {
   readonly #options: CondenserOptions;
   readonly #logger: Logger;
   #chat: ChatFunction | undefined;
+  #cache: CondenserCache | undefined;
   readonly #counters: CondenserStats = { condensed: 0, refused: 0, summaryFailures: 0 };
 
   constructor(options: CondenserOptions) {
@@ -89,6 +106,14 @@ export class Condenser implements GatewayPlugin {
   /** Gives `summarize` the gateway's chat function (call after creating the gateway). */
   connect(gateway: { chat: ChatFunction }): void {
     this.#chat = (request, options) => gateway.chat(request, options);
+  }
+
+  /**
+   * Sets the response cache asked before condensing, as the design orders them: the cache lookup
+   * first, the condenser on a miss (`createContextPlugins` sets its cache); undefined stops it.
+   */
+  setCache(cache: CondenserCache | undefined): void {
+    this.#cache = cache;
   }
 
   apply(hooks: GatewayHooks): void {
@@ -132,6 +157,9 @@ export class Condenser implements GatewayPlugin {
     const imageTokens = { imageTokens: this.#options.imageTokens ?? CONDENSER_DEFAULTS.imageTokens };
     // most requests obviously fit in every target's tokens: no tokenizing on the hot path for them
     if (upperBoundTokens(request, tokenizerFamilies(tokenizerModels), imageTokens) <= budget) return request;
+    // an answer the cache holds for the request as sent: no tokenising, no summary
+    const cache = this.#cache;
+    if (cache !== undefined && (await cache.lookAhead(request, context))) return request;
     // the request may go to any target, and must fit the smallest window in each one's tokens
     const counter = await tokenCounterForModels(tokenizerModels);
     const counts = request.messages.map((message) => countMessage(message, counter, imageTokens));
@@ -186,7 +214,9 @@ export class Condenser implements GatewayPlugin {
       },
       'condensed the request to fit the context window',
     );
-    return { ...request, messages: outcome.messages };
+    const condensed = { ...request, messages: outcome.messages };
+    cache?.replaced(request, condensed, context);
+    return condensed;
   }
 
   /**
