@@ -8,6 +8,11 @@ import type { SpendLedger } from './spend-ledger';
 import { UnestimatedCostWarnings } from './unestimated-cost-warnings';
 import { budgetMicros, MICROS_PER_USD, usdToMicrosUp } from './usd-micros';
 
+/** What the admin API answers (503) when the key store fails or times out, as for its other reads of keys. */
+const KEY_STORE_DOWN_ADMIN =
+  'Keys cannot be read or changed right now: the key store does not answer. Retry shortly.';
+const KEY_STORE_RETRY_AFTER_MS = 1_000;
+
 /** Options of {@link KeyLimiter}. */
 export interface KeyLimiterOptions {
   backend: LimitBackend;
@@ -199,13 +204,26 @@ export class KeyLimiter {
     );
   }
 
-  /** A key's current counters (requests and tokens over the sliding window, in flight, spend this period). */
+  /**
+   * A key's current counters (requests and tokens over the sliding window, in flight, spend this
+   * period). Its persisted spend is read from the store now, waited for at most the store's
+   * lookup timeout: a store that fails or does not answer then is a 503 `overloaded`, as the
+   * admin API's other reads, not the live counter alone (0 after a restart without Redis).
+   */
   async usage(key: VirtualKey): Promise<UsageSnapshot & { budgetPeriodId: string }> {
     const nowMs = this.#options.now();
     const period = budgetPeriodAt(key.budgetPeriod, nowMs);
+    const ledger = this.#options.ledger;
     const [snapshot, persisted] = await Promise.all([
       this.#options.backend.usage(key.id, period.id, nowMs),
-      this.#options.ledger?.persisted(key.id, period.id, { fresh: true }) ?? 0,
+      ledger === undefined
+        ? 0
+        : ledger.read(key.id, period.id).catch((error: unknown) => {
+            throw new SwitchyardError('overloaded', KEY_STORE_DOWN_ADMIN, {
+              retryAfterMs: KEY_STORE_RETRY_AFTER_MS,
+              cause: error,
+            });
+          }),
     ]);
     // a live counter lost with a restart (or a flushed Redis) is not spend forgotten
     return {

@@ -27,6 +27,13 @@ export interface LimitsOptions {
    */
   spendFlushIntervalMs?: number;
   /**
+   * How long closing the app waits for the key store to take the keys' spend, in milliseconds: a
+   * periodic write still running, then the last one. Past it the spend not written is logged as
+   * lost (an `error`, with the number of keys) and closing goes on; the write under way is not
+   * cancelled. A positive integer, at most `MAX_TIMER_MS`. @default 10000
+   */
+  spendFlushTimeoutMs?: number;
+  /**
    * How long a request may hold its `max_parallel` lease on Redis without settling, in
    * milliseconds, before it is taken for a leaked handle: its lease is then no longer renewed
    * but given back (a warning naming the key id, and
@@ -64,6 +71,7 @@ export const LimitsOptionsSchema = Type.Object(
     ),
     defaultReservationUsd: Type.Optional(Type.Number({ minimum: 0 })),
     spendFlushIntervalMs: Type.Optional(timerDelaySchema({ minimum: 0 })),
+    spendFlushTimeoutMs: Type.Optional(timerDelaySchema({ minimum: 1 })),
     maxLeaseLifetimeMs: Type.Optional(LeaseLifetimeSchema),
   },
   { additionalProperties: false },

@@ -19,19 +19,28 @@ describe('validateProductionOptions', () => {
     const tooLong = 3_000_000_000;
     expect(
       problemsOf({
-        limits: { spendFlushIntervalMs: tooLong, maxLeaseLifetimeMs: 60_000 },
+        limits: {
+          spendFlushIntervalMs: tooLong,
+          spendFlushTimeoutMs: tooLong,
+          maxLeaseLifetimeMs: 60_000,
+        },
         redis: { url: 'redis://127.0.0.1:6379', commandTimeoutMs: tooLong },
         drainTimeoutMs: tooLong,
       }),
     ).toEqual([
       `/limits/spendFlushIntervalMs: ${timerDelayProblem(tooLong)}`,
+      `/limits/spendFlushTimeoutMs: ${timerDelayProblem(tooLong)}`,
       `/limits/maxLeaseLifetimeMs: ${leaseLifetimeProblem(60_000)}`,
       `/redis/commandTimeoutMs: ${timerDelayProblem(tooLong)}`,
       `/drainTimeoutMs: ${timerDelayProblem(tooLong)}`,
     ]);
     expect(
       problemsOf({
-        limits: { spendFlushIntervalMs: 2_147_483_647, maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS },
+        limits: {
+          spendFlushIntervalMs: 2_147_483_647,
+          spendFlushTimeoutMs: 2_147_483_647,
+          maxLeaseLifetimeMs: LEASE_LIFETIME_FLOOR_MS,
+        },
         drainTimeoutMs: 2_147_483_647,
       }),
     ).toEqual([]);

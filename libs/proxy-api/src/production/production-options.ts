@@ -43,6 +43,8 @@ export const PRODUCTION_DEFAULTS = {
   readinessRequiresKeyStore: false,
   /** How often keys' period spend is written to the key store, ms. */
   spendFlushIntervalMs: 10_000,
+  /** How long closing the app waits for the keys' spend to be written to the key store, ms. */
+  spendFlushTimeoutMs: 10_000,
   /** How long an instance reuses a key's persisted spend (read from the store) for admissions. */
   spendSeedTtlMs: 10_000,
   /** Most keys per admin list page. */

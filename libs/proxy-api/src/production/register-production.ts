@@ -109,6 +109,23 @@ async function openKeyStore(
   return db === undefined ? new MemoryKeyStore() : SqlKeyStore.open(db, { owned: false });
 }
 
+/**
+ * Where the keys' spend is persisted: the key store, else (static keys with a budget, no key
+ * store) the spend table of the request log's SQL database, keyed by key id, as a key store
+ * there would keep it. Undefined when there is neither.
+ */
+async function openSpendStore(
+  store: KeyStore | undefined,
+  staticKeys: NonNullable<ProductionOptions['keys']>,
+  requestLog: RequestLog | undefined,
+): Promise<KeyStore | undefined> {
+  if (store !== undefined) return store;
+  const db = requestLog?.sql?.db;
+  if (db === undefined || !staticKeys.some((key) => key.budget !== undefined)) return undefined;
+  // only its spend methods are used: with no master key no stored key may authenticate
+  return SqlKeyStore.open(db, { owned: false });
+}
+
 function keySourceOf(
   path: string,
 ): { source: KeySource; endpoint: CostEstimateInput['endpoint'] } | undefined {
@@ -213,6 +230,19 @@ export async function registerProduction(
     ),
   ]);
 
+  const spendStore = await openSpendStore(store, staticKeys, wiring.requestLog);
+  if (
+    redis === undefined &&
+    (spendStore === undefined || spendStore instanceof MemoryKeyStore) &&
+    staticKeys.some((key) => key.budget !== undefined)
+  ) {
+    const names = { ...PRODUCTION_DEFAULTS.optionNames, ...options.optionNames };
+    logger.warn(
+      { keys: staticKeys.filter((key) => key.budget !== undefined).map((key) => key.name) },
+      `static keys' budgets are counted in this process's memory only: their spend starts again from 0 at every restart. Keep it in a SQL request log (SQLite or PostgreSQL), a key store (${names.keyStore}) or Redis`,
+    );
+  }
+
   const local = new MemoryLimitBackend();
   const failMode = options.limits?.failMode ?? PRODUCTION_DEFAULTS.limitFailMode;
   const leaseLifetimeMs = options.limits?.maxLeaseLifetimeMs;
@@ -242,6 +272,20 @@ export async function registerProduction(
   const failoverLimits =
     redisLimits === undefined ? undefined : new FailoverLimitBackend(redisLimits, local, failMode, logger);
   const backend: LimitBackend = failoverLimits ?? local;
+  const ledger =
+    spendStore?.writeSpend === undefined
+      ? undefined
+      : new SpendLedger({
+          store: spendStore,
+          backend,
+          flushIntervalMs: options.limits?.spendFlushIntervalMs ?? PRODUCTION_DEFAULTS.spendFlushIntervalMs,
+          closeTimeoutMs: options.limits?.spendFlushTimeoutMs ?? PRODUCTION_DEFAULTS.spendFlushTimeoutMs,
+          maxEntries: PRODUCTION_DEFAULTS.keyCacheMaxEntries,
+          seedTtlMs: PRODUCTION_DEFAULTS.spendSeedTtlMs,
+          readTimeoutMs: options.keyCache?.lookupTimeoutMs ?? PRODUCTION_DEFAULTS.keyLookupTimeoutMs,
+          now,
+          logger,
+        });
   const limiter = new KeyLimiter({
     backend,
     costEstimator: options.limits?.costEstimator ?? wiring.budgetEstimator,
@@ -250,19 +294,7 @@ export async function registerProduction(
     budgetStatus: options.limits?.budgetStatus ?? PRODUCTION_DEFAULTS.budgetStatus,
     now,
     logger,
-    ledger:
-      store?.writeSpend === undefined
-        ? undefined
-        : new SpendLedger({
-            store,
-            backend,
-            flushIntervalMs: options.limits?.spendFlushIntervalMs ?? PRODUCTION_DEFAULTS.spendFlushIntervalMs,
-            maxEntries: PRODUCTION_DEFAULTS.keyCacheMaxEntries,
-            seedTtlMs: PRODUCTION_DEFAULTS.spendSeedTtlMs,
-            readTimeoutMs: options.keyCache?.lookupTimeoutMs ?? PRODUCTION_DEFAULTS.keyLookupTimeoutMs,
-            now,
-            logger,
-          }),
+    ledger,
   });
   // in order: settlements finish, spend is flushed, then the store and Redis go away
   let closing: Promise<void> | undefined;
@@ -272,7 +304,17 @@ export async function registerProduction(
   const close = (): Promise<void> =>
     (closing ??= (async () => {
       await limiter.close();
-      if (ownsStore) await store?.close();
+      if (ownsStore && store !== undefined) {
+        // a spend write given up on at limits.spendFlushTimeoutMs still holds a connection, and
+        // the pool's close would wait for it: the store closes when it ends, shutdown goes on
+        if (ledger?.writing === true)
+          void store
+            .close()
+            .catch((error: unknown) =>
+              logger.warn({ err: { message: (error as Error).message } }, 'could not close the key store'),
+            );
+        else await store.close();
+      }
       // refreshes still storing publish through the closed connection no more
       if (cacheEviction !== undefined) wiring.cache?.setEvictionPublisher(undefined);
       await redis?.close();
