@@ -42,8 +42,23 @@ describe('shutdownTimes', () => {
   describe('the flush of key spend', () => {
     const masterKey = 'sk-master-0123456789abcdef';
 
-    it('is nothing without a key store that keeps spend (no master key, no admin.keyStore) or Redis', () => {
+    // long enough not to bound the writes below: the tests of the bound say so
+    const unbounded = { spendFlushTimeoutMs: 600_000 };
+    const budgeted = { key: 'sk-sy-static-billing-0123456789', name: 'billing', budget: { usd: 20 } };
+
+    it('is nothing without a key store that keeps spend (no master key, no admin.keyStore, no static key with a budget) or Redis', () => {
       expect(shutdownTimes({ ...base, requestLog: { store: 'postgres' } }).keySpendFlushMs).toBe(0);
+      // static keys without a budget have no spend kept
+      expect(
+        shutdownTimes({
+          ...base,
+          keys: [{ key: budgeted.key, name: budgeted.name }],
+          requestLog: { store: 'postgres' },
+        }).keySpendFlushMs,
+      ).toBe(0);
+      // nor static keys with one, with a request log of no database (their spend is in memory)
+      for (const store of ['none', 'jsonl'] as const)
+        expect(shutdownTimes({ ...base, keys: [budgeted], requestLog: { store } }).keySpendFlushMs).toBe(0);
       // a master key with a request log of no database keeps the keys in memory
       for (const store of ['none', 'jsonl'] as const)
         expect(shutdownTimes({ ...base, admin: { masterKey }, requestLog: { store } }).keySpendFlushMs).toBe(
@@ -53,12 +68,17 @@ describe('shutdownTimes', () => {
 
     it('waits out two writes to an unreachable PostgreSQL (a periodic one still running, then the last): a connection, then one query timing out', () => {
       // keys in the request log's database: its pool, 5 s to connect, 30 s + 1 s per query
-      const inLog: ConfigFile = { ...base, admin: { masterKey }, requestLog: { store: 'postgres' } };
+      const inLog: ConfigFile = {
+        ...base,
+        admin: { masterKey },
+        limits: unbounded,
+        requestLog: { store: 'postgres' },
+      };
       expect(shutdownTimes(inLog).keySpendFlushMs).toBe(2 * (5_000 + 31_000));
       // no periodic flush: only the last
-      expect(shutdownTimes({ ...inLog, limits: { spendFlushIntervalMs: 0 } }).keySpendFlushMs).toBe(
-        5_000 + 31_000,
-      );
+      expect(
+        shutdownTimes({ ...inLog, limits: { ...unbounded, spendFlushIntervalMs: 0 } }).keySpendFlushMs,
+      ).toBe(5_000 + 31_000);
       // the request log's pool settings; the query timeout follows the statement timeout unless set
       expect(
         shutdownTimes({
@@ -87,12 +107,34 @@ describe('shutdownTimes', () => {
       ).toBe(2 * 5_000);
     });
 
+    it("counts static keys with a budget and no master key: their spend is in the request log's database", () => {
+      expect(shutdownTimes({ ...base, keys: [budgeted] }).keySpendFlushMs).toBe(2 * 5_000);
+      expect(
+        shutdownTimes({ ...base, keys: [budgeted], limits: unbounded, requestLog: { store: 'postgres' } })
+          .keySpendFlushMs,
+      ).toBe(2 * (5_000 + 31_000));
+    });
+
+    it('is bounded by limits.spendFlushTimeoutMs (10 s), past which a worker gives up on the spend not written', () => {
+      const inLog: ConfigFile = { ...base, admin: { masterKey }, requestLog: { store: 'postgres' } };
+      expect(shutdownTimes(inLog).keySpendFlushMs).toBe(10_000);
+      expect(shutdownTimes({ ...inLog, limits: { spendFlushTimeoutMs: 3_000 } }).keySpendFlushMs).toBe(3_000);
+      // the settlements and the spend owed to Redis come before it, each bounded by Redis' timeout
+      expect(shutdownTimes({ ...inLog, redis: { url: 'redis://127.0.0.1:6379' } }).keySpendFlushMs).toBe(
+        3 * 500 + 10_000,
+      );
+    });
+
     it('adds Redis command timeouts: settlements, the spend owed to Redis (twice), and the live spend read per write', () => {
       const redis = { url: 'redis://127.0.0.1:6379' };
       expect(shutdownTimes({ ...base, redis }).keySpendFlushMs).toBe(3 * 500);
       expect(
-        shutdownTimes({ ...base, redis: { ...redis, commandTimeoutMs: 1_000 }, admin: { masterKey } })
-          .keySpendFlushMs,
+        shutdownTimes({
+          ...base,
+          redis: { ...redis, commandTimeoutMs: 1_000 },
+          admin: { masterKey },
+          limits: unbounded,
+        }).keySpendFlushMs,
       ).toBe(3 * 1_000 + 2 * (1_000 + 5_000));
     });
   });
@@ -120,11 +162,12 @@ describe('workerKillDeadlineMs', () => {
       redis: { url: 'redis://127.0.0.1:6379' },
       requestLog: { store: 'postgres', postgres: { poolSize: 4 } },
     };
-    const keySpendMs = 3 * 500 + 2 * (500 + 5_000 + 31_000);
+    // the settlements and the spend owed to Redis, then two writes of 0.5 s + 5 s + 31 s bounded by 10 s
+    const keySpendMs = 3 * 500 + 10_000;
     expect(workerKillDeadlineMs(shutdownTimes(config))).toBe(
       5_000 + 20_000 + CLOSE_LEFT_CONNECTIONS_MS + keySpendMs + 10_000 + KILL_MARGIN_MS,
     );
-    expect(workerShutdownMs(shutdownTimes(config))).toBe(110_500);
+    expect(workerShutdownMs(shutdownTimes(config))).toBe(47_500);
   });
 
   it('stays within the longest timer (past it the timer would fire at once)', () => {

@@ -24,7 +24,7 @@ export interface ShutdownTimes {
   drainTimeoutMs: number;
   /**
    * The key limits' close: the spend settled and owed to Redis sent, and the keys' spend written
-   * to the key store (see {@link keySpendFlushMs}); 0 without Redis or a key store that keeps spend.
+   * to the key store (see {@link keySpendFlushMs}); 0 without Redis or a store that keeps spend.
    */
   keySpendFlushMs: number;
   /** `requestLog.flushTimeoutMs`: the request log's last flush and close; 0 with `requestLog.store: none`. */
@@ -44,8 +44,9 @@ function postgresWriteMs(pool: PostgresPool | undefined): number {
 
 /**
  * The longest write of key spend to the key store, as the app opens it from the config:
- * `admin.keyStore`, else with a master key the request log's database (memory without one);
- * undefined when there is no key store, so nothing keeps spend.
+ * `admin.keyStore`, else with a master key the request log's database (memory without one),
+ * else, for static keys with a budget, the request log's database when it has one; undefined
+ * when nothing keeps spend.
  */
 function spendWriteMs(config: ConfigFile): number | undefined {
   const keyStore = config.admin?.keyStore;
@@ -53,7 +54,8 @@ function spendWriteMs(config: ConfigFile): number | undefined {
     return keyStore.url.startsWith('sqlite:')
       ? SQLITE_DATABASE_DEFAULTS.busyTimeoutMs
       : postgresWriteMs(keyStore.postgres);
-  if (config.admin?.masterKey === undefined) return undefined;
+  const masterKey = config.admin?.masterKey !== undefined;
+  if (!masterKey && !(config.keys ?? []).some((key) => key.budget !== undefined)) return undefined;
   const log = config.requestLog;
   switch (log?.store ?? 'sqlite') {
     case 'sqlite':
@@ -62,7 +64,7 @@ function spendWriteMs(config: ConfigFile): number | undefined {
       return postgresWriteMs(log?.postgres);
     case 'jsonl':
     case 'none':
-      return 0;
+      return masterKey ? 0 : undefined;
   }
 }
 
@@ -72,8 +74,8 @@ function spendWriteMs(config: ConfigFile): number | undefined {
  * under way, then one more), a Redis command timeout each; then the write of the keys' spend to
  * the key store, after the periodic one still running (unless `limits.spendFlushIntervalMs` is
  * 0), each reading the live spend from Redis (the keys together: one command timeout) and writing
- * it in one transaction. A PostgreSQL that answers, however slowly, within each statement
- * timeout is not bounded by this.
+ * it in one transaction, the two bounded by `limits.spendFlushTimeoutMs` (past it the worker
+ * gives up on the spend not written, and does not wait for the key store's pool to close).
  */
 function keySpendFlushMs(config: ConfigFile): number {
   const redisMs =
@@ -83,7 +85,8 @@ function keySpendFlushMs(config: ConfigFile): number {
   if (writeMs === undefined) return settleAndOwedMs;
   const intervalMs = config.limits?.spendFlushIntervalMs ?? PRODUCTION_DEFAULTS.spendFlushIntervalMs;
   const writes = intervalMs > 0 ? 2 : 1;
-  return settleAndOwedMs + writes * (redisMs + writeMs);
+  const timeoutMs = config.limits?.spendFlushTimeoutMs ?? PRODUCTION_DEFAULTS.spendFlushTimeoutMs;
+  return settleAndOwedMs + Math.min(writes * (redisMs + writeMs), timeoutMs);
 }
 
 /**
